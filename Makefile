@@ -1,0 +1,33 @@
+# The README's two commands: `make demo` (the main job) and `make test`. Each builds the environment
+# first when it is missing (tools/setup_env.sh; a no-op when it is complete).
+PY := .venv/bin/python
+SHAPES := data/shapes
+DEMO_CONFIG := configs/demo/ssdlite_ghostnetv2_shapes.py
+DEMO_WORK_DIR := work_dirs/demo_ssdlite_ghostnetv2
+PYTEST_ARGS ?=
+
+.PHONY: env demo test test-fast shapes clean-demo
+
+env:
+	@bash tools/setup_env.sh
+
+$(SHAPES)/.done: lwmm/datasets/shapes.py | env
+	$(PY) tools/make_shapes.py --root $(SHAPES)
+	@touch $@
+
+shapes: $(SHAPES)/.done
+
+# Train SSDLite-GhostNetV2 on the shapes data, then evaluate the final checkpoint with the COCO metric.
+demo: env shapes
+	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR) $(if $(wildcard $(DEMO_WORK_DIR)/last_checkpoint),--resume)
+	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_WORK_DIR)/last_checkpoint) --work-dir $(DEMO_WORK_DIR)
+
+test: env
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+# Everything but the end-to-end trainings (marked slow).
+test-fast: env
+	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+
+clean-demo:
+	rm -rf $(DEMO_WORK_DIR)

@@ -1,0 +1,10 @@
+"""lwmm: lightweight vision backbones for OpenMMLab 2.0.
+
+Importing lwmm applies the compatibility fixes for the pinned stack (lwmm.compat) and registers every
+lwmm module in lwmm's registries (scope 'lwmm'), so configs of mmpretrain, mmdet and mmseg can name
+``dict(type='lwmm.GhostNetV2', ...)``.
+"""
+from .version import __version__  # noqa: F401
+from . import compat  # noqa: F401,E402  (first: patches must precede any checkpoint loading)
+from . import registry  # noqa: F401,E402
+from . import datasets, engine, models  # noqa: F401,E402

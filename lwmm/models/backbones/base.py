@@ -1,0 +1,173 @@
+"""The backbone contract shared by every lwmm backbone (see DESIGN.md, "Backbone contract")."""
+from typing import Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+
+def check_choice(owner: str, name: str, value, choices) -> None:
+    """Raise ValueError naming the argument, the value and the accepted values."""
+    if value not in choices:
+        raise ValueError(f'{owner}: {name}={value!r} is not supported; choose one of {sorted(choices)}.')
+
+
+class StagedBackbone(BaseModule):
+    """A backbone made of ``self.stages``, each an ``nn.Sequential`` of blocks with a fixed output stride.
+
+    Subclasses build ``self.stages`` (the stem belongs to stage 0) and then call ``self._init_contract()``,
+    which validates ``out_indices`` / ``frozen_stages`` against the number of stages, applies the output
+    stride by dilation, and freezes stages. Stage ``i`` of every family has the stride listed in its
+    docstring; ``forward`` returns the outputs of the stages in ``out_indices``, in that order.
+
+    Args:
+        out_indices (Sequence[int]): Stages whose outputs are returned.
+        frozen_stages (int): Stages ``0..frozen_stages`` are frozen (eval mode, no gradient); -1 for none.
+        norm_eval (bool): Keep every BatchNorm in eval mode while training (frozen statistics).
+        with_cp (bool): Gradient checkpointing of each block, trading compute for memory.
+        out_stride (int): Total stride of the last stage: 32 (as published), 16 or 8 by replacing the
+            strides of the last stages with dilation (dense prediction, as DeepLabV3).
+        init_cfg (dict or list[dict], optional): mmengine initialisation, e.g.
+            ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+    """
+
+    #: output strides a subclass accepts for ``out_stride``
+    out_stride_choices = (8, 16, 32)
+
+    def __init__(self,
+                 out_indices: Sequence[int] = (-1, ),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 out_stride: int = 32,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        name = type(self).__name__
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        if not isinstance(out_indices, (list, tuple)) or not out_indices:
+            raise ValueError(f'{name}: out_indices must be a non-empty tuple of stage indices, '
+                             f'got {out_indices!r}.')
+        check_choice(name, 'out_stride', out_stride, self.out_stride_choices)
+        self._out_indices_arg = tuple(out_indices)
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+        self.out_stride = out_stride
+
+    # -- contract -----------------------------------------------------------------------------------
+    @property
+    def stage_strides(self) -> Tuple[int, ...]:
+        """Output stride of each stage as published (before any dilation)."""
+        raise NotImplementedError
+
+    @property
+    def stage_channels(self) -> Tuple[int, ...]:
+        """Output channels of each stage."""
+        raise NotImplementedError
+
+    @property
+    def out_channels(self) -> Tuple[int, ...]:
+        """Channels of the returned outputs, in order: what a neck's ``in_channels`` must be."""
+        return tuple(self.stage_channels[i] for i in self.out_indices)
+
+    def _init_contract(self) -> None:
+        name = type(self).__name__
+        num_stages = len(self.stages)
+        out_indices = []
+        for index in self._out_indices_arg:
+            if not isinstance(index, int) or not -num_stages <= index < num_stages:
+                raise ValueError(f'{name}: out_indices contains {index!r}, but this arch has {num_stages} '
+                                 f'stages: use indices in [0, {num_stages - 1}] (or negative from the end).')
+            out_indices.append(index % num_stages)
+        self.out_indices = tuple(out_indices)
+        if not isinstance(self.frozen_stages, int) or not -1 <= self.frozen_stages < num_stages:
+            raise ValueError(f'{name}: frozen_stages={self.frozen_stages!r} is out of range: use -1 (none) '
+                             f'up to {num_stages - 1} (all {num_stages} stages).')
+        self._apply_out_stride()
+        self._freeze_stages()
+
+    def _apply_out_stride(self) -> None:
+        """Turn the strides of the stages past ``out_stride`` into dilation (DeepLab's atrous trick)."""
+        dilation = 1
+        for stage, stride in zip(self.stages, self._stage_step_strides()):
+            if stride == 1:
+                if dilation > 1:
+                    self.dilate_stage(stage, dilation, dilation)
+                continue
+            reached = self._stride_before(stage)
+            if reached >= self.out_stride:
+                previous = dilation
+                dilation *= stride
+                self.dilate_stage(stage, previous, dilation)
+
+    def _stage_step_strides(self):
+        strides, previous = [], 1
+        for stride in self.stage_strides:
+            strides.append(stride // previous)
+            previous = stride
+        return strides
+
+    def _stride_before(self, stage) -> int:
+        index = list(self.stages).index(stage)
+        return 1 if index == 0 else self.stage_strides[index - 1]
+
+    def dilate_stage(self, stage: nn.Module, first_dilation: int, dilation: int) -> None:
+        """Remove the stride of ``stage`` and dilate its spatial convs.
+
+        The strided conv takes ``first_dilation`` (the dilation before this stage) and every later conv
+        ``dilation``, which keeps the receptive field of the published network. Families whose blocks
+        downsample by other means (pooling, patches) override this.
+        """
+        seen_stride = False
+        for module in stage.modules():
+            if not isinstance(module, nn.Conv2d) or max(module.kernel_size) == 1 and module.stride == (1, 1):
+                continue
+            if module.stride != (1, 1):
+                module.stride = (1, 1)
+                current, seen_stride = first_dilation, True
+            else:
+                current = dilation if seen_stride else first_dilation
+            if max(module.kernel_size) > 1:
+                module.dilation = (current, current)
+                module.padding = tuple(current * (k - 1) // 2 for k in module.kernel_size)
+
+    # -- running --------------------------------------------------------------------------------------
+    def forward_stage(self, stage: nn.Sequential, x):
+        for block in stage:
+            if self.with_cp and self.training and isinstance(x, torch.Tensor) and x.requires_grad:
+                x = cp.checkpoint(block, x, use_reentrant=False)
+            else:
+                x = block(x)
+        return x
+
+    def stage_output(self, x):
+        """What a stage hands to a neck; families with multi-part features (OctConv) override it."""
+        return x
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        outs = {}
+        for index, stage in enumerate(self.stages):
+            x = self.forward_stage(stage, x)
+            if index in self.out_indices:
+                outs[index] = self.stage_output(x)
+        # in the order of out_indices, as out_channels lists them
+        return tuple(outs[index] for index in self.out_indices)
+
+    def _freeze_stages(self) -> None:
+        for index in range(self.frozen_stages + 1):
+            stage = self.stages[index]
+            stage.eval()
+            for param in stage.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'StagedBackbone':
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self

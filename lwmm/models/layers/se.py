@@ -1,0 +1,37 @@
+"""Squeeze-and-excitation (Hu et al., CVPR 2018), in the gated form used by the mobile networks."""
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer
+
+
+class SqueezeExcite(nn.Module):
+    """Channel gate: global average pool, 1x1 conv down, activation, 1x1 conv up, gate, multiply.
+
+    GhostNet and MobileNetV3 gate with a hard sigmoid; the squeezed width is chosen by the caller because
+    the two networks round it differently.
+
+    Args:
+        channels (int): Channels of the input and output.
+        squeeze_channels (int): Channels after the squeeze conv.
+        act_cfg (dict): Activation between the two convs.
+        gate_cfg (dict): Gating function.
+    """
+
+    def __init__(self,
+                 channels: int,
+                 squeeze_channels: int,
+                 act_cfg: dict = dict(type='ReLU'),
+                 gate_cfg: dict = dict(type='HSigmoid', bias=3.0, divisor=6.0)):
+        super().__init__()
+        if channels < 1 or squeeze_channels < 1:
+            raise ValueError(f'SqueezeExcite: channels ({channels}) and squeeze_channels '
+                             f'({squeeze_channels}) must be positive.')
+        self.squeeze = nn.Conv2d(channels, squeeze_channels, 1, bias=True)
+        self.act = build_activation_layer(act_cfg)
+        self.excite = nn.Conv2d(squeeze_channels, channels, 1, bias=True)
+        self.gate = build_activation_layer(gate_cfg)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = x.mean((2, 3), keepdim=True)
+        scale = self.gate(self.excite(self.act(self.squeeze(scale))))
+        return x * scale
