@@ -23,11 +23,11 @@ demo: env shapes
 	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_WORK_DIR)/last_checkpoint) --work-dir $(DEMO_WORK_DIR)
 
 test: env
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest tests $(PYTEST_ARGS)
 
 # Everything but the end-to-end trainings (marked slow).
 test-fast: env
-	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
 
 clean-demo:
 	rm -rf $(DEMO_WORK_DIR)

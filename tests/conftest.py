@@ -2,6 +2,9 @@
 import os
 import os.path as osp
 
+# Busy-waiting OpenMP threads make small CPU ops many times slower when other processes share the cores.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

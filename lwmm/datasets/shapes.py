@@ -54,15 +54,18 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def _draw_scene(rng: np.random.Generator, size: int, max_objects: int,
-                min_objects: int = 1) -> Tuple[np.ndarray, np.ndarray, List[dict]]:
-    """Draw one picture; returns the image, its label map and the visible objects."""
+def _draw_scene(rng: np.random.Generator, size: int, max_objects: int, min_objects: int = 1,
+                category: int = None) -> Tuple[np.ndarray, np.ndarray, List[dict]]:
+    """Draw one picture; returns the image, its label map and the visible objects.
+
+    ``category`` fixes the class of every shape (the classification layout wants balanced classes).
+    """
     img = _background(rng, size)
     labels = np.zeros((size, size), np.uint8)
     instances = np.zeros((size, size), np.int32)
     objects = []
     for index in range(int(rng.integers(min_objects, max_objects + 1))):
-        cls = int(rng.integers(len(CLASSES)))
+        cls = int(rng.integers(len(CLASSES))) if category is None else category
         radius = float(rng.uniform(0.08, 0.25) * size)
         cx, cy = rng.uniform(radius * 0.6, size - radius * 0.6, 2)
         poly = _polygon(CLASSES[cls], cx, cy, radius, float(rng.uniform(0, 2 * math.pi)))
@@ -134,10 +137,8 @@ def write_imagenet(root: str, split: str, num_images: int, size: int, seed: int)
     os.makedirs(osp.join(data_root, 'meta'), exist_ok=True)
     lines = []
     for index in range(num_images):
-        img, _, objects = _draw_scene(rng, size, max_objects=1)
-        if not objects:
-            continue
-        cls = objects[0]['category']
+        cls = index % len(CLASSES)
+        img, _, _ = _draw_scene(rng, size, max_objects=1, category=cls)
         rel = osp.join(CLASSES[cls], f'{split}_{index:06d}.jpg')
         os.makedirs(osp.join(data_root, split, CLASSES[cls]), exist_ok=True)
         cv2.imwrite(osp.join(data_root, split, rel), img, [cv2.IMWRITE_JPEG_QUALITY, 95])

@@ -1,0 +1,28 @@
+# configs/cls/oct-mobilenetv2_in1k.py on the shapes data (ImageNet folder layout, 4 classes),
+# 96x96 images and a CPU-sized schedule.
+_base_ = ['../cls/oct-mobilenetv2_in1k.py', '../_base_/datasets/shapes.py']
+model = dict(head=dict(num_classes=4, topk=(1, )))
+data_preprocessor = dict(num_classes=4)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=96, crop_ratio_range=(0.6, 1.0), backend='pillow'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_dataloader = dict(
+    batch_size=16, num_workers=2,
+    dataset=dict(_delete_=True, **_base_.shapes_imagenet, data_prefix='train', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=16, num_workers=2,
+    dataset=dict(_delete_=True, **_base_.shapes_imagenet, data_prefix='val', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator
+optim_wrapper = dict(optimizer=dict(lr=0.05))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, T_max=10, end=10)
+]
+train_cfg = dict(max_epochs=10, val_interval=10)
+auto_scale_lr = dict(base_batch_size=16)

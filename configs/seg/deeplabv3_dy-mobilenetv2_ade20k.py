@@ -1,0 +1,21 @@
+# DeepLabV3 with DY-MobileNetV2 x1.0 on ADE20K (data/ade/ADEChallengeData2016), 512x512, 160k iterations,
+# as mmseg's DeepLabV3-MobileNetV2 with the backbone swapped. Output stride 8 (the last two stages
+# dilated); ASPP on stage 4 (1280 ch, after the final 1x1 conv), the auxiliary FCN head on stage 3 (96 ch).
+# The backbone is meant to start from an ImageNet-trained DY-MobileNetV2 (temperature already 1).
+_base_ = [
+    'mmseg::_base_/models/deeplabv3_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
+    'mmseg::_base_/schedules/schedule_160k.py', '../_base_/default_runtime_seg.py'
+]
+crop_size = (512, 512)
+model = dict(
+    pretrained=None,
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(
+        _delete_=True,
+        type='lwmm.DYMobileNetV2',
+        widen_factor=1.0,
+        out_indices=(3, 4),
+        out_stride=8,
+        norm_cfg=dict(type='SyncBN', requires_grad=True)),
+    decode_head=dict(in_channels=1280, in_index=1, num_classes=150),
+    auxiliary_head=dict(in_channels=96, in_index=0, num_classes=150))

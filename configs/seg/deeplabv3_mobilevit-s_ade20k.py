@@ -1,0 +1,40 @@
+# DeepLabV3 with MobileViT-S on ADE20K (data/ade/ADEChallengeData2016). The MobileViT paper reports no
+# ADE20K result; this follows ml-cvnets' ADE20K DeepLabV3 recipe for MobileViTv2
+# (config/segmentation/ade20k/deeplabv3_mobilevitv2.yaml): output stride 8, ASPP 512 channels with rates
+# 12/24/36, auxiliary head (weight 0.4), crop 512, batch 16 (4 GPUs x 4), 120 epochs (151680 iterations
+# over 20210 images), SGD (momentum 0.9, wd 1e-4, none on norms and biases) with cosine 0.02 -> 0.0002,
+# gradient clipping at 10, EMA 0.0005. Input in [0, 1] without mean/std (RGB).
+_base_ = [
+    'mmseg::_base_/models/deeplabv3_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
+    'mmseg::_base_/schedules/schedule_160k.py', '../_base_/default_runtime_seg.py'
+]
+crop_size = (512, 512)
+model = dict(
+    pretrained=None,
+    data_preprocessor=dict(size=crop_size, mean=[0, 0, 0], std=[255, 255, 255], bgr_to_rgb=True),
+    backbone=dict(
+        _delete_=True,
+        type='lwmm.MobileViT',
+        arch='small',
+        out_indices=(3, 4),
+        out_stride=8,
+        with_last_conv=False,
+        drop_rate=0.1,
+        norm_cfg=dict(type='SyncBN', requires_grad=True)),
+    decode_head=dict(in_channels=160, in_index=1, channels=512, dilations=(1, 12, 24, 36), num_classes=150),
+    auxiliary_head=dict(in_channels=128, in_index=0, num_classes=150))
+
+train_dataloader = dict(batch_size=4)
+max_iters = 151680
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),
+    paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.),
+    clip_grad=dict(max_norm=10.))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', eta_min=0.0002, by_epoch=False, begin=0, end=max_iters, T_max=max_iters)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=16000)
+custom_hooks = [dict(type='EMAHook', momentum=0.0005, priority='ABOVE_NORMAL')]
+auto_scale_lr = dict(base_batch_size=16)

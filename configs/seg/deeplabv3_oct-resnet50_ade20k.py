@@ -1,0 +1,22 @@
+# DeepLabV3 with Oct-ResNet-50 (alpha 0.5) on ADE20K (data/ade/ADEChallengeData2016), 512x512, 160k
+# iterations, mmseg's deeplabv3_r50-d8 setting with the backbone swapped. Output stride 8 (res4 and res5
+# dilated 2 and 4; octave layers drop their pooling stride the same way); ASPP on stage 3 (2048 ch), the
+# auxiliary FCN head on stage 2 (1024 ch: high part and upsampled low part concatenated).
+_base_ = [
+    'mmseg::_base_/models/deeplabv3_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
+    'mmseg::_base_/schedules/schedule_160k.py', '../_base_/default_runtime_seg.py'
+]
+crop_size = (512, 512)
+model = dict(
+    pretrained=None,
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(
+        _delete_=True,
+        type='lwmm.OctResNet',
+        depth=50,
+        alpha=0.5,
+        out_indices=(0, 1, 2, 3),
+        out_stride=8,
+        norm_cfg=dict(type='SyncBN', requires_grad=True)),
+    decode_head=dict(in_channels=2048, in_index=3, num_classes=150),
+    auxiliary_head=dict(in_channels=1024, in_index=2, num_classes=150))

@@ -1,0 +1,117 @@
+"""DY-ResNet (Chen et al., "Dynamic Convolution: Attention over Convolution Kernels", CVPR 2020): ResNet-10 and
+ResNet-18 (He et al., CVPR 2016) built from basic blocks whose 3x3 convs are made dynamic."""
+from typing import Callable, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+
+from lwmm.registry import MODELS
+from .base import StagedBackbone, check_choice
+from .dy_mobilenet import _check_dynamic_args, convert_stages
+
+
+class BasicBlock(nn.Module):
+    """ResNet's basic block: 3x3 conv (strided), 3x3 conv, shortcut (1x1 conv + BN when the shape changes),
+    sum, ReLU.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        stride (int): Stride of the first conv and the shortcut.
+        norm_cfg (dict): Norm layers.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, norm_cfg: dict = dict(type='BN')):
+        super().__init__()
+        self.conv1 = ConvModule(in_channels, out_channels, 3, stride, 1, bias=False, norm_cfg=norm_cfg)
+        self.conv2 = ConvModule(out_channels, out_channels, 3, 1, 1, bias=False, norm_cfg=norm_cfg, act_cfg=None)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = ConvModule(
+                in_channels, out_channels, 1, stride, bias=False, norm_cfg=norm_cfg, act_cfg=None)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.act(self.conv2(self.conv1(x)) + identity)
+
+
+@MODELS.register_module()
+class DYResNet(StagedBackbone):
+    """DY-ResNet-10 / DY-ResNet-18: ResNet of basic blocks whose 3x3 convs are ``DynamicConv2d``.
+
+    The stem (7x7 conv, max pool) stays static, as in the paper; the 1x1 shortcut convs stay static by
+    default too (``rule`` changes that; the paper's counts lie below both choices, see
+    docs/dynamic_conv.md). Stages follow torchvision / mmdet's ResNet: stage 0 is the stem with the
+    first residual layer, so mmdet configs' ``out_indices`` carry over.
+
+    ======  ======  ========
+    index   stride  channels
+    ======  ======  ========
+    0       4       64
+    1       8       128
+    2       16      256
+    3       32      512
+    ======  ======  ========
+
+    Args:
+        depth (int): 10 (one basic block per stage) or 18 (two).
+        K (int): Kernels per dynamic conv (paper: 4).
+        reduction (int): Reduction ratio of the kernel attention (paper: 4).
+        temperature (float): Initial softmax temperature.
+        rule (dict or callable, optional): Replaces the default choice of dynamic convs (names relative to
+            ``stages``, e.g. ``dict(skip_first=1)`` for every conv but the stem, shortcuts included).
+        out_indices, frozen_stages, out_stride, norm_eval, with_cp, init_cfg: The backbone contract
+            (:class:`StagedBackbone`).
+        norm_cfg (dict): Norm layers.
+
+    Input (N, 3, H, W); output: a tuple of (N, C_i, ceil(H / s_i), ceil(W / s_i)) for i in out_indices.
+    """
+
+    #: basic blocks per stage
+    arch_settings = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2)}
+    stage_widths = (64, 128, 256, 512)
+
+    def __init__(self,
+                 depth: int = 18,
+                 K: int = 4,
+                 reduction: int = 4,
+                 temperature: float = 1.0,
+                 rule: Optional[Union[dict, Callable]] = None,
+                 out_indices: Sequence[int] = (3, ),
+                 frozen_stages: int = -1,
+                 out_stride: int = 32,
+                 norm_cfg: dict = dict(type='BN'),
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 init_cfg=None):
+        super().__init__(
+            out_indices=out_indices, frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp,
+            out_stride=out_stride, init_cfg=init_cfg)
+        name = type(self).__name__
+        check_choice(name, 'depth', depth, self.arch_settings)
+        _check_dynamic_args(name, K, reduction)
+        self.depth = depth
+        stem = [ConvModule(3, 64, 7, 2, 3, bias=False, norm_cfg=norm_cfg), nn.MaxPool2d(3, 2, 1)]
+        stages, in_channels = [], 64
+        for index, (num_blocks, width) in enumerate(zip(self.arch_settings[depth], self.stage_widths)):
+            blocks = stem if index == 0 else []
+            for block in range(num_blocks):
+                stride = 2 if index > 0 and block == 0 else 1
+                blocks.append(BasicBlock(in_channels, width, stride, norm_cfg))
+                in_channels = width
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.ModuleList(stages)
+        self._init_contract()
+        if rule is None:
+            rule = dict(skip_first=1, exclude=['downsample'])
+        convert_stages(self, K, reduction, temperature, rule)
+
+    @property
+    def stage_strides(self) -> Tuple[int, ...]:
+        return (4, 8, 16, 32)
+
+    @property
+    def stage_channels(self) -> Tuple[int, ...]:
+        return self.stage_widths

@@ -1,0 +1,147 @@
+"""CPU latency of dynamic convolution next to static convolution, with the latency and MAC overheads.
+
+Pairs, each run in one process with a fixed thread count, randomly initialised, in eval mode:
+
+- ``DynamicConv2d`` (K=4) vs ``nn.Conv2d`` of the same shape, for a few layer shapes of MobileNetV2 and
+  ResNet-18 (each with BN-style ``bias=False``), at every batch size;
+- DY-MobileNetV2 x1.0 (``lwmm.DYMobileNetV2``) vs MobileNetV2 x1.0 (``mmpretrain.MobileNetV2``), as
+  classifiers (backbone + global pool + 1000-way linear).
+
+For each pair and batch size: ``--warmup`` runs, then the median of ``--repeats`` timed runs taken in
+alternation (static, dynamic, static, ...), which keeps the two comparable on a loaded machine. MACs are
+``lwmm.analysis.count_complexity`` per sample (the dynamic side includes the kernel attention and the
+kernel aggregation). ``latency / MAC`` is the latency overhead over the MAC overhead; the goal is at most 2
+at batch 1. Prints a markdown table.
+
+Example::
+
+    python tools/analysis/benchmark_dynamic_conv.py --threads 1 --batch-sizes 1 32 --repeats 20 --clock cpu
+"""
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+
+from lwmm.analysis import count_complexity
+from lwmm.models.backbones.dy_mobilenet import DYMobileNetV2
+from lwmm.models.layers.dynamic_conv import DynamicConv2d
+
+#: (name, in, out, kernel, stride, groups, input size)
+LAYERS = [
+    ('3x3 conv 64->64 @56 (ResNet-18 layer1)', 64, 64, 3, 1, 1, 56),
+    ('3x3 conv 256->256 @14 (ResNet-18 layer3)', 256, 256, 3, 1, 1, 14),
+    ('1x1 conv 96->576 @14 (MobileNetV2 expand)', 96, 576, 1, 1, 1, 14),
+    ('3x3 dw conv 576 @14 (MobileNetV2 depthwise)', 576, 576, 3, 1, 576, 14),
+]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32])
+    parser.add_argument('--threads', type=int, default=1, help='torch intra-op threads (fixed)')
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--repeats', type=int, default=20)
+    parser.add_argument('--network-repeats', type=int, default=None,
+                        help='repeats for the networks at batch > 1 (default: --repeats)')
+    parser.add_argument('--no-layers', action='store_true')
+    parser.add_argument('--no-networks', action='store_true')
+    parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
+                        help="'wall': elapsed time; 'cpu': CPU time of the timing thread, which a loaded, shared "
+                        "machine disturbs less (only with --threads 1, where all the work runs on that thread)")
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    if args.clock == 'cpu' and args.threads != 1:
+        parser.error('--clock cpu measures one thread: use it with --threads 1')
+    return args
+
+
+class Classifier(nn.Module):
+    """Backbone + global average pool + linear."""
+
+    def __init__(self, backbone: nn.Module, channels: int, num_classes: int = 1000):
+        super().__init__()
+        self.backbone = backbone
+        self.fc = nn.Linear(channels, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.backbone(x)[-1].mean((2, 3)))
+
+
+def layer_pair(in_channels, out_channels, kernel, stride, groups):
+    padding = kernel // 2
+    static = nn.Conv2d(in_channels, out_channels, kernel, stride, padding, groups=groups, bias=False)
+    dynamic = DynamicConv2d(in_channels, out_channels, kernel, stride, padding, groups=groups, bias=False, K=4)
+    return static.eval(), dynamic.eval()
+
+
+def network_pair():
+    from mmpretrain.models.backbones import MobileNetV2
+    static = Classifier(MobileNetV2(widen_factor=1.0, out_indices=(7, )), 1280)
+    dynamic = Classifier(DYMobileNetV2(widen_factor=1.0), 1280)
+    return static.eval(), dynamic.eval()
+
+
+@torch.inference_mode()
+def run_once(model: nn.Module, inputs: torch.Tensor, clock) -> float:
+    start = clock()
+    model(inputs)
+    return clock() - start
+
+
+def compare(static: nn.Module, dynamic: nn.Module, inputs: torch.Tensor, warmup: int, repeats: int, clock):
+    """Median latency in ms of both models, timed in alternation."""
+    for _ in range(warmup):
+        run_once(static, inputs, clock), run_once(dynamic, inputs, clock)
+    times = ([], [])
+    for _ in range(repeats):
+        times[0].append(run_once(static, inputs, clock))
+        times[1].append(run_once(dynamic, inputs, clock))
+    return tuple(statistics.median(t) * 1e3 for t in times)
+
+
+def macs(model: nn.Module, shape) -> int:
+    return count_complexity(model, shape)['macs']
+
+
+def main():
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    clock = time.perf_counter if args.clock == 'wall' else time.thread_time
+    rows = []
+    pairs = []
+    if not args.no_layers:
+        for name, cin, cout, kernel, stride, groups, size in LAYERS:
+            pairs.append((name, *layer_pair(cin, cout, kernel, stride, groups), (cin, size, size), False))
+    if not args.no_networks:
+        pairs.append(('DY-MobileNetV2 x1.0 vs MobileNetV2 x1.0 (classifiers)', *network_pair(), (3, 224, 224),
+                      True))
+    for name, static, dynamic, shape, is_network in pairs:
+        static_macs, dynamic_macs = macs(static, (1, *shape)), macs(dynamic, (1, *shape))
+        mac_overhead = dynamic_macs / static_macs - 1
+        for batch in args.batch_sizes:
+            repeats = args.repeats
+            if is_network and batch > 1 and args.network_repeats:
+                repeats = args.network_repeats
+            inputs = torch.randn(batch, *shape)
+            static_ms, dynamic_ms = compare(static, dynamic, inputs, args.warmup, repeats, clock)
+            latency_overhead = dynamic_ms / static_ms - 1
+            ratio = latency_overhead / mac_overhead if mac_overhead > 0 else float('inf')
+            rows.append((name, batch, static_ms, dynamic_ms, latency_overhead, static_macs, dynamic_macs,
+                         mac_overhead, ratio))
+            print(f'# {name} batch {batch}: {static_ms:.3f} ms vs {dynamic_ms:.3f} ms', flush=True)
+
+    print(f'\nCPU, {args.threads} thread(s), {args.clock} clock, torch {torch.__version__}, median of '
+          f'{args.repeats} runs (networks at batch > 1: {args.network_repeats or args.repeats})\n')
+    print('| case | batch | static ms | dynamic ms | latency overhead | static MACs | dynamic MACs | '
+          'MAC overhead | latency / MAC |')
+    print('|---|---|---|---|---|---|---|---|---|')
+    for name, batch, s_ms, d_ms, lat, s_macs, d_macs, mac, ratio in rows:
+        print(f'| {name} | {batch} | {s_ms:.3f} | {d_ms:.3f} | {lat * 100:+.1f} % | {s_macs / 1e6:.2f}M | '
+              f'{d_macs / 1e6:.2f}M | {mac * 100:+.2f} % | {ratio:.1f} |')
+
+
+if __name__ == '__main__':
+    main()
