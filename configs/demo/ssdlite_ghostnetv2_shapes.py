@@ -18,7 +18,7 @@ val_dataloader = dict(num_workers=2, dataset={{_base_.shapes_coco}})
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file={{_base_.shapes_coco_val_ann}})
 test_evaluator = val_evaluator
-max_epochs = 6
+max_epochs = 7
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
@@ -27,3 +27,4 @@ param_scheduler = [
 optim_wrapper = dict(optimizer=dict(lr=0.05))
 auto_scale_lr = dict(base_batch_size=8)
 default_hooks = dict(logger=dict(interval=10))
+randomness = dict(seed=0)

@@ -1,3 +1,3 @@
-from .complexity import count_complexity, format_count
+from .complexity import config_complexity, count_complexity, default_input_shape, format_count
 
-__all__ = ['count_complexity', 'format_count']
+__all__ = ['config_complexity', 'count_complexity', 'default_input_shape', 'format_count']

@@ -88,3 +88,101 @@ def format_count(value: Number, unit: str = '') -> str:
         if abs(value) >= scale:
             return f'{value / scale:.2f}{suffix}{unit}'
     return f'{value}{unit}'
+
+
+#: Modules that run only in training (auxiliary heads): their parameters are reported apart.
+TRAIN_ONLY_MODULES = ('auxiliary_head', )
+
+
+def _find_pipeline(dataset_cfg) -> list:
+    """The pipeline of a dataset config, looking through wrappers (RepeatDataset, MultiScaleDataset...)."""
+    while dataset_cfg is not None:
+        if dataset_cfg.get('pipeline'):
+            return list(dataset_cfg['pipeline'])
+        dataset_cfg = dataset_cfg.get('dataset')
+    return []
+
+
+def _as_hw(size) -> Tuple[int, int]:
+    return (int(size), int(size)) if isinstance(size, Number) else (int(size[0]), int(size[1]))
+
+
+def default_input_shape(cfg) -> Tuple[int, int]:
+    """The (H, W) an evaluation image has when it reaches the model, read from the config.
+
+    Classifiers: the test pipeline's crop (else its resize), else 256 for MobileViT and 224 otherwise.
+    Detectors: the test pipeline's ``Resize`` scale, which mmdet writes (W, H) - (1333, 800) gives
+    (800, 1333) as mmdet's get_flops does. Segmentors: the config's crop size, else 512x512.
+    """
+    scope = cfg.get('default_scope', 'mmpretrain')
+    if scope == 'mmseg':
+        size = cfg.get('crop_size') or cfg.model.get('data_preprocessor', {}).get('size')
+        return _as_hw(size) if size else (512, 512)
+    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
+    pipeline = _find_pipeline(loader.get('dataset'))
+    if scope == 'mmdet':
+        for step in pipeline:
+            if step.get('type', '').split('.')[-1] == 'Resize' and step.get('scale'):
+                width, height = _as_hw(step['scale'])
+                return height, width
+        return 800, 1333
+    for key, types in (('crop_size', ('CenterCrop', )), ('scale', ('RandomResizedCrop', 'Resize'))):
+        for step in pipeline:
+            if step.get('type', '').split('.')[-1] in types and step.get(key):
+                size = _as_hw(step[key])
+                return size if types[0] == 'CenterCrop' else size[::-1]
+    backbone_type = str(cfg.model.get('backbone', {}).get('type', '')).lower()
+    return (256, 256) if 'mobilevit' in backbone_type else (224, 224)
+
+
+def build_model_from_config(cfg) -> nn.Module:
+    """Build the model of a config in its codebase's scope, SyncBN reverted (random weights)."""
+    import lwmm  # noqa: F401  registers lwmm's modules
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import MODELS, init_default_scope
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    return revert_sync_batchnorm(MODELS.build(cfg.model))
+
+
+def config_complexity(config, shape=None, by_module: bool = False, model: nn.Module = None) -> Dict[str, Any]:
+    """Params and multiply-adds of a config's model, traced as it runs at test time.
+
+    The whole model runs in ``mode='tensor'`` on one (1, 3, H, W) tensor: a classifier's backbone, neck
+    and head; a detector's backbone, neck and head outputs (no box decoding or NMS); a segmentor's
+    backbone and decode head (no auxiliary head, no resizing of the logits to the image).
+
+    Args:
+        config: A config file path or an ``mmengine.Config``.
+        shape: (H, W), an int for a square, or None for :func:`default_input_shape`.
+        by_module: Also return ``by_module``: {module name: (params, macs)}.
+        model: An already built model of this config (skips building).
+
+    Returns:
+        dict with ``params`` (inference params), ``train_only_params`` (auxiliary heads), ``macs``,
+        ``input_shape`` (1, 3, H, W), ``skipped`` (operator -> calls left out), ``task`` (the scope),
+        ``model`` and, on request, ``by_module``.
+    """
+    from mmengine.analysis import parameter_count
+    from mmengine.config import Config
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    if shape is None:
+        shape = default_input_shape(cfg)
+    height, width = _as_hw(shape)
+    if model is None:
+        model = build_model_from_config(cfg)
+    result = count_complexity(model, (1, 3, height, width), by_module=by_module)
+    train_only = sum(p.numel() for name in TRAIN_ONLY_MODULES if isinstance(getattr(model, name, None), nn.Module)
+                     for p in getattr(model, name).parameters())
+    result.update(
+        params=result['params'] - train_only,
+        train_only_params=train_only,
+        input_shape=(1, 3, height, width),
+        task=cfg.get('default_scope', 'mmpretrain'),
+        model=model)
+    if by_module:
+        params = parameter_count(model)
+        result['by_module'] = {
+            name: (params.get(name, 0), macs)
+            for name, macs in result['by_module'].items()
+        }
+    return result

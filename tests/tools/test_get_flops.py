@@ -1,0 +1,105 @@
+"""tools/analysis/get_flops.py and lwmm.analysis.config_complexity on configs of the three tasks."""
+import importlib.util
+import os.path as osp
+
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _load_tool(name):
+    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, 'tools', 'analysis', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _config(path):
+    return osp.join(ROOT, 'configs', path)
+
+
+@pytest.fixture(scope='module')
+def get_flops():
+    return _load_tool('get_flops')
+
+
+@pytest.fixture(scope='module')
+def ghostnet_run(get_flops):
+    """The tool on GhostNet 0.5x at its default input, and what it printed."""
+    import contextlib
+    import io
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = get_flops.main([_config('cls/ghostnet-0.5x_in1k.py')])
+    return result, out.getvalue()
+
+
+def test_classifier_matches_count_complexity_and_paper(ghostnet_run):
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+
+    from lwmm.analysis import count_complexity
+    result, _ = ghostnet_run
+    assert result['input_shape'] == (1, 3, 224, 224)
+    cfg = Config.fromfile(_config('cls/ghostnet-0.5x_in1k.py'))
+    init_default_scope('mmpretrain')
+    model = MODELS.build(cfg.model)
+    direct = count_complexity(model, (1, 3, 224, 224))
+    assert (result['params'], result['macs']) == (direct['params'], direct['macs'])
+    # GhostNet paper (Han et al., CVPR 2020): 0.5x has 2.6M params and 42M MACs at 224
+    assert abs(result['macs'] / 42e6 - 1) < 0.02
+    assert abs(result['params'] / 2.6e6 - 1) < 0.02
+    assert result['train_only_params'] == 0
+
+
+def test_printed_report(ghostnet_run):
+    result, printed = ghostnet_run
+    assert '1x3x224x224' in printed
+    assert f"({result['params']:,})" in printed and f"({result['macs']:,})" in printed
+    assert 'classifier' in printed and 'left out' in printed
+
+
+@pytest.mark.parametrize('config,shape', [
+    ('cls/ghostnet-1.0x_in1k.py', (224, 224)),
+    ('cls/mobilevit-xxs_in1k.py', (256, 256)),
+    ('det/ssdlite_ghostnet_coco.py', (320, 320)),
+    ('det/retinanet_ghostnet_fpn_coco.py', (800, 1333)),
+    ('seg/deeplabv3_ghostnetv2_ade20k.py', (512, 512)),
+])
+def test_default_input_shape(config, shape):
+    from mmengine.config import Config
+
+    from lwmm.analysis import default_input_shape
+    assert default_input_shape(Config.fromfile(_config(config))) == shape
+
+
+def test_detector_small_shape(get_flops, capsys):
+    result = get_flops.main([_config('det/ssdlite_ghostnet_coco.py'), '--shape', '96', '128'])
+    assert result['input_shape'] == (1, 3, 96, 128)
+    assert result['task'] == 'mmdet'
+    backbone_macs = get_flops.main([_config('cls/ghostnet-1.0x_in1k.py'), '--shape', '96', '128'])['macs']
+    assert result['macs'] > 0.5 * backbone_macs  # backbone plus SSD neck and head, no NMS
+    assert '1x3x96x128' in capsys.readouterr().out
+
+
+def test_segmentor_small_shape_by_module(get_flops, capsys):
+    result = get_flops.main([_config('seg/deeplabv3_ghostnetv2_ade20k.py'), '--shape', '64', '--by-module',
+                             '--depth', '1'])
+    model = result['model']
+    assert result['input_shape'] == (1, 3, 64, 64)
+    assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
+    # the auxiliary head does not run at test time: its params are reported apart
+    aux = sum(p.numel() for p in model.auxiliary_head.parameters())
+    assert aux > 0 and result['train_only_params'] == aux
+    assert result['params'] + aux == sum(p.numel() for p in model.parameters())
+    assert result['by_module']['auxiliary_head'][1] == 0
+    assert result['by_module']['backbone'][1] + result['by_module']['decode_head'][1] == result['macs']
+    printed = capsys.readouterr().out
+    assert 'decode_head' in printed and 'decode_head.' not in printed  # depth 1
+
+
+@pytest.mark.parametrize('argv', [['--shape', '1', '2', '3'], ['--shape', '0'], ['--depth', '-1']])
+def test_invalid_arguments(get_flops, argv):
+    with pytest.raises(SystemExit):
+        get_flops.parse_args([_config('cls/ghostnet-0.5x_in1k.py')] + argv)
