@@ -3,21 +3,10 @@
 _base_ = ['../cls/ghostnet-1.0x_in1k.py', '../_base_/datasets/shapes.py']
 model = dict(head=dict(num_classes=4, topk=(1, )))
 data_preprocessor = dict(num_classes=4)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=96, crop_ratio_range=(0.6, 1.0), backend='pillow'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-train_dataloader = dict(
-    batch_size=16, num_workers=2,
-    dataset=dict(_delete_=True, **_base_.shapes_imagenet, data_prefix='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=16, num_workers=2,
-    dataset=dict(_delete_=True, **_base_.shapes_imagenet, data_prefix='val', pipeline=test_pipeline))
+train_dataloader = _base_.shapes_cls_train_dataloader
+val_dataloader = _base_.shapes_cls_val_dataloader
 test_dataloader = val_dataloader
-val_evaluator = dict(type='Accuracy', topk=(1, ))
+val_evaluator = _base_.shapes_cls_evaluator
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=0.01))
 param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, T_max=10, end=10)]

@@ -3,21 +3,10 @@
 # 30 -> 1 over the first 3 of 12 epochs.
 _base_ = ['../det/retinanet_dy-resnet18_fpn_coco.py', '../_base_/datasets/shapes.py']
 model = dict(backbone=dict(frozen_stages=-1, norm_eval=False), bbox_head=dict(num_classes=4))
-val_evaluator = dict(ann_file={{_base_.shapes_coco_val_ann}})
+train_dataloader = _base_.shapes_det_train_dataloader
+val_dataloader = _base_.shapes_det_val_dataloader
+test_dataloader = val_dataloader
+val_evaluator = _base_.shapes_coco_evaluator
 test_evaluator = val_evaluator
 train_cfg = dict(max_epochs=12, val_interval=12)
-train_dataloader = dict(batch_size=4, num_workers=2, dataset=dict(**_base_.shapes_coco, pipeline=[
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=(320, 320), keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]))
-val_dataloader = dict(num_workers=2, dataset=dict(**_base_.shapes_coco, pipeline=[
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(320, 320), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
-]))
-test_dataloader = val_dataloader
 custom_hooks = [dict(type='lwmm.DynamicConvTemperatureHook', start=30, end=1, anneal_length=3, by_epoch=True)]

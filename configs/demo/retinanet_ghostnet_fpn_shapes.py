@@ -1,20 +1,9 @@
 # configs/det/retinanet_ghostnet_fpn_coco.py on the shapes data, a CPU-sized schedule.
 _base_ = ['../det/retinanet_ghostnet_fpn_coco.py', '../_base_/datasets/shapes.py']
 model = dict(bbox_head=dict(num_classes=4))
-val_evaluator = dict(ann_file={{_base_.shapes_coco_val_ann}})
+train_dataloader = _base_.shapes_det_train_dataloader
+val_dataloader = _base_.shapes_det_val_dataloader
+test_dataloader = val_dataloader
+val_evaluator = _base_.shapes_coco_evaluator
 test_evaluator = val_evaluator
 train_cfg = dict(max_epochs=12, val_interval=12)
-train_dataloader = dict(batch_size=4, num_workers=2, dataset=dict(**_base_.shapes_coco, pipeline=[
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=(320, 320), keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]))
-val_dataloader = dict(num_workers=2, dataset=dict(**_base_.shapes_coco, pipeline=[
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(320, 320), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
-]))
-test_dataloader = val_dataloader

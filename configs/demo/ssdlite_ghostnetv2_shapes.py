@@ -4,19 +4,10 @@
 # schedule is shortened (higher lr, short warm-up, a few epochs).
 _base_ = ['../det/ssdlite_ghostnetv2_coco.py', '../_base_/datasets/shapes.py']
 model = dict(bbox_head=dict(num_classes=4))
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale={{_base_.input_size}}, keep_ratio=False),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-train_dataloader = dict(
-    batch_size=8, num_workers=2,
-    dataset=dict(times=1, dataset=dict(**_base_.shapes_coco, pipeline=train_pipeline)))
-val_dataloader = dict(num_workers=2, dataset={{_base_.shapes_coco}})
+train_dataloader = _base_.shapes_det_train_dataloader
+val_dataloader = _base_.shapes_det_val_dataloader
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file={{_base_.shapes_coco_val_ann}})
+val_evaluator = _base_.shapes_coco_evaluator
 test_evaluator = val_evaluator
 max_epochs = 7
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)

@@ -1,10 +1,10 @@
 # configs/det/ssdlite_oct-mobilenetv2_coco.py on the shapes data, a CPU-sized schedule.
 _base_ = ['../det/ssdlite_oct-mobilenetv2_coco.py', '../_base_/datasets/shapes.py']
 model = dict(bbox_head=dict(num_classes=4))
-train_dataloader = dict(batch_size=16, num_workers=2, dataset=dict(times=1, dataset={{_base_.shapes_coco}}))
-val_dataloader = dict(num_workers=2, dataset={{_base_.shapes_coco}})
+train_dataloader = _base_.shapes_det_train_dataloader
+val_dataloader = _base_.shapes_det_val_dataloader
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file={{_base_.shapes_coco_val_ann}})
+val_evaluator = _base_.shapes_coco_evaluator
 test_evaluator = val_evaluator
 max_epochs = 12
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)

@@ -43,6 +43,7 @@ def ghostnet_classifier_cfg(timm_name: str, num_classes: int = NUM_CLASSES) -> d
     from lwmm.models.layers.utils import make_divisible
     return dict(
         type='ImageClassifier',
+        _scope_='mmpretrain',  # children resolve in mmpretrain whatever the caller's default scope
         backbone=dict(type=f'lwmm.{backbone_cls.__name__}', widen_factor=widen_factor),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(

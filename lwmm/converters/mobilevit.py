@@ -62,6 +62,7 @@ def mobilevit_classifier_cfg(timm_name: str, num_classes: int = NUM_CLASSES) -> 
     arch = _arch(timm_name)
     return dict(
         type='ImageClassifier',
+        _scope_='mmpretrain',  # children resolve in mmpretrain whatever the caller's default scope
         backbone=dict(type='lwmm.MobileViT', arch=arch),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(

@@ -92,7 +92,9 @@ def test_converted_weights_load_into_the_named_config(name, repo_root):
 
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
+    from mmengine.registry import init_default_scope
     cfg = Config.fromfile(osp.join(repo_root, 'configs', timm_config(name)))
+    init_default_scope(cfg.default_scope)
     model = MODELS.build(cfg.model)
     torch.manual_seed(0)
     state = convert_timm(name, timm.create_model(name).state_dict())

@@ -95,10 +95,10 @@ def test_macs_match_paper(alpha):
 def test_alpha_zero_is_mmpretrain_resnet50():
     from mmpretrain.registry import MODELS
     head = dict(type='LinearClsHead', num_classes=1000, in_channels=2048)
-    ref = MODELS.build(dict(type='ImageClassifier', backbone=dict(type='ResNet', depth=50,
+    ref = MODELS.build(dict(type='ImageClassifier', _scope_='mmpretrain', backbone=dict(type='ResNet', depth=50,
                                                                   out_indices=(0, 1, 2, 3)),
                             neck=dict(type='GlobalAveragePooling'), head=head)).eval()
-    ours = MODELS.build(dict(type='ImageClassifier', backbone=dict(type='lwmm.OctResNet', depth=50, alpha=0,
+    ours = MODELS.build(dict(type='ImageClassifier', _scope_='mmpretrain', backbone=dict(type='lwmm.OctResNet', depth=50, alpha=0,
                                                                    out_indices=(0, 1, 2, 3)),
                              neck=dict(type='GlobalAveragePooling'), head=head)).eval()
     randomise_bn(ref)
