@@ -56,8 +56,12 @@ def test_train_then_test(workspace, task):
     run_tool(workspace, 'train.py', osp.join(ROOT, config), '--work-dir', work_dir,
              '--cfg-options', *schedule, *options)
     checkpoint = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
+    show = ['--show-dir', 'vis'] if task == 'ssdlite' else []
     output = run_tool(workspace, 'test.py', osp.join(ROOT, config), checkpoint, '--work-dir', work_dir,
-                      '--out', osp.join(work_dir, 'results.pkl'))
+                      '--out', osp.join(work_dir, 'results.pkl'), *show)
+    if show:  # mmdet draws ground truth beside predictions, one picture per test image
+        pictures = [name for _, _, names in os.walk(work_dir) for name in names if name.endswith('.jpg')]
+        assert len(pictures) == 6, pictures
     # one epoch of RetinaNet from scratch may not clear its score threshold: mmdet then says so instead
     assert metric in output or (task == 'retinanet' and 'results of the whole dataset is empty' in output), \
         output[-2000:]
