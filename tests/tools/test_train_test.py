@@ -99,3 +99,14 @@ def test_missing_dataset_is_one_clear_error(tmp_path):
     last = result.stderr.strip().splitlines()
     assert any('FileNotFoundError' in line for line in last[-12:]) and 'data/coco/' in result.stderr
     assert 'make_shapes.py' in result.stderr
+
+
+def test_amp_trains_with_finite_loss(workspace):
+    """--amp on this machine: bfloat16 autocast on CPU (mmengine's AmpOptimWrapper needs a GPU)."""
+    work_dir = str(workspace / 'work_amp')
+    output = run_tool(workspace, 'train.py', osp.join(ROOT, 'configs/demo/ghostnet-1.0x_shapes.py'), '--amp',
+                      '--work-dir', work_dir, '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=5',
+                      'default_hooks.logger.interval=1')
+    assert 'CPUAmpOptimWrapper' in output or 'AmpOptimWrapper' in output
+    losses = [entry['loss'] for entry in scalars(work_dir) if 'loss' in entry]
+    assert losses and all(loss == loss and abs(loss) < 1e4 for loss in losses)
