@@ -2,14 +2,8 @@
 # as mmseg's DeepLabV3-MobileNetV2 with the backbone swapped. Output stride 8 (the last two stages
 # dilated); ASPP on stage 4 (1280 ch, after the final 1x1 conv), the auxiliary FCN head on stage 3 (96 ch).
 # The backbone is meant to start from an ImageNet-trained DY-MobileNetV2 (temperature already 1).
-_base_ = [
-    'mmseg::_base_/models/deeplabv3_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/schedules/schedule_160k.py', '../_base_/default_runtime_seg.py'
-]
-crop_size = (512, 512)
+_base_ = '../_base_/deeplabv3_ade20k_512.py'
 model = dict(
-    pretrained=None,
-    data_preprocessor=dict(size=crop_size),
     backbone=dict(
         _delete_=True,
         type='lwmm.DYMobileNetV2',

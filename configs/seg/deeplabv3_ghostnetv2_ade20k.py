@@ -1,14 +1,8 @@
 # DeepLabV3 with GhostNetV2 1.0x on ADE20K (data/ade/ADEChallengeData2016), 512x512, 160k iterations,
 # the GhostNetV2 paper's segmentation setting. Output stride 8 (the last two stages dilated); ASPP on
 # stage 4 (960 ch), the auxiliary FCN head on stage 3 (112 ch).
-_base_ = [
-    'mmseg::_base_/models/deeplabv3_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/schedules/schedule_160k.py', '../_base_/default_runtime_seg.py'
-]
-crop_size = (512, 512)
+_base_ = '../_base_/deeplabv3_ade20k_512.py'
 model = dict(
-    pretrained=None,
-    data_preprocessor=dict(size=crop_size),
     backbone=dict(
         _delete_=True,
         type='lwmm.GhostNetV2',

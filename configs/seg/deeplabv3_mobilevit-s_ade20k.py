@@ -4,14 +4,9 @@
 # 12/24/36, auxiliary head (weight 0.4), crop 512, batch 16 (4 GPUs x 4), 120 epochs (151680 iterations
 # over 20210 images), SGD (momentum 0.9, wd 1e-4, none on norms and biases) with cosine 0.02 -> 0.0002,
 # gradient clipping at 10, EMA 0.0005. Input in [0, 1] without mean/std (RGB).
-_base_ = [
-    'mmseg::_base_/models/deeplabv3_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/schedules/schedule_160k.py', '../_base_/default_runtime_seg.py'
-]
-crop_size = (512, 512)
+_base_ = '../_base_/deeplabv3_ade20k_512.py'
 model = dict(
-    pretrained=None,
-    data_preprocessor=dict(size=crop_size, mean=[0, 0, 0], std=[255, 255, 255], bgr_to_rgb=True),
+    data_preprocessor=dict(mean=[0, 0, 0], std=[255, 255, 255], bgr_to_rgb=True),
     backbone=dict(
         _delete_=True,
         type='lwmm.MobileViT',

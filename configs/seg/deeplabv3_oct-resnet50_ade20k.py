@@ -2,14 +2,8 @@
 # iterations, mmseg's deeplabv3_r50-d8 setting with the backbone swapped. Output stride 8 (res4 and res5
 # dilated 2 and 4; octave layers drop their pooling stride the same way); ASPP on stage 3 (2048 ch), the
 # auxiliary FCN head on stage 2 (1024 ch: high part and upsampled low part concatenated).
-_base_ = [
-    'mmseg::_base_/models/deeplabv3_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/schedules/schedule_160k.py', '../_base_/default_runtime_seg.py'
-]
-crop_size = (512, 512)
+_base_ = '../_base_/deeplabv3_ade20k_512.py'
 model = dict(
-    pretrained=None,
-    data_preprocessor=dict(size=crop_size),
     backbone=dict(
         _delete_=True,
         type='lwmm.OctResNet',
