@@ -7,11 +7,7 @@ import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-
-def check_choice(owner: str, name: str, value, choices) -> None:
-    """Raise ValueError naming the argument, the value and the accepted values."""
-    if value not in choices:
-        raise ValueError(f'{owner}: {name}={value!r} is not supported; choose one of {sorted(choices)}.')
+from ..layers.validation import check_choice, check_input  # noqa: F401  (backbones import check_choice here)
 
 
 class StagedBackbone(BaseModule):
@@ -83,6 +79,8 @@ class StagedBackbone(BaseModule):
                                  f'stages: use indices in [0, {num_stages - 1}] (or negative from the end).')
             out_indices.append(index % num_stages)
         self.out_indices = tuple(out_indices)
+        # the stem's conv fixes the image channels the forward input must have
+        self._input_channels = next(m.in_channels for m in self.stages[0].modules() if isinstance(m, nn.Conv2d))
         if not isinstance(self.frozen_stages, int) or not -1 <= self.frozen_stages < num_stages:
             raise ValueError(f'{name}: frozen_stages={self.frozen_stages!r} is out of range: use -1 (none) '
                              f'up to {num_stages - 1} (all {num_stages} stages).')
@@ -148,6 +146,7 @@ class StagedBackbone(BaseModule):
         return x
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        check_input(type(self).__name__, x, self._input_channels)
         outs = {}
         for index, stage in enumerate(self.stages):
             x = self.forward_stage(stage, x)

@@ -18,6 +18,7 @@ from lwmm.registry import MODELS
 from ..layers.dynamic_conv import convert_to_dynamic
 from ..layers.inverted_residual import InvertedResidual
 from ..layers.utils import make_divisible
+from ..layers.validation import check_range
 from .base import StagedBackbone, check_choice
 
 
@@ -32,11 +33,12 @@ def convert_stages(backbone: StagedBackbone, K: int, reduction: int, temperature
     backbone._freeze_stages()
 
 
-def _check_dynamic_args(name: str, K, reduction) -> None:
+def _check_dynamic_args(name: str, K, reduction, temperature=1.0) -> None:
     if isinstance(K, bool) or not isinstance(K, int) or K < 1:
         raise ValueError(f'{name}: K={K!r} is not supported; use a positive int (paper: 4).')
     if isinstance(reduction, bool) or not isinstance(reduction, int) or reduction < 1:
         raise ValueError(f'{name}: reduction={reduction!r} is not supported; use a positive int (paper: 4).')
+    check_range(name, 'temperature', temperature, 0, low_inclusive=False, hint='1 after annealing, 30 at the start')
 
 
 @MODELS.register_module()
@@ -107,7 +109,7 @@ class DYMobileNetV2(StagedBackbone):
                 or widen_factor <= 0):
             raise ValueError(f'{name}: widen_factor={widen_factor!r} is not supported; use a positive number '
                              f'(published: {", ".join(map(str, self.published_widen_factors))}).')
-        _check_dynamic_args(name, K, reduction)
+        _check_dynamic_args(name, K, reduction, temperature)
         self.widen_factor = widen_factor
 
         def width(channels: int) -> int:
@@ -157,7 +159,8 @@ class DYMobileNetV3(StagedBackbone):
 
     Stages are grouped by output stride; stage 4 ends with the final 1x1 conv (576 / 960 channels,
     hard-swish), so a classifier is backbone + ``GlobalAveragePooling`` + ``StackedLinearClsHead(
-    mid_channels=[1024 / 1280], act_cfg=HSwish, dropout_rate=0.2)`` as mmpretrain's MobileNetV3.
+    mid_channels=[1280], act_cfg=HSwish, dropout_rate=0.2)``: the DY-CNN paper's counts are those of a
+    1280-wide head for both archs (mmpretrain's MobileNetV3-Small has 1024; docs/dynamic_conv.md).
 
     ======  ======  =====================
     index   stride  channels small / large
@@ -225,7 +228,7 @@ class DYMobileNetV3(StagedBackbone):
             out_stride=out_stride, init_cfg=init_cfg)
         name = type(self).__name__
         check_choice(name, 'arch', arch, self.arch_settings)
-        _check_dynamic_args(name, K, reduction)
+        _check_dynamic_args(name, K, reduction, temperature)
         self.arch = arch
         hswish = dict(type='HSwish')
         in_channels = 16
@@ -291,7 +294,7 @@ class DynamicConvBackbone(BaseModule):
                  rule: Optional[Union[dict, Callable]] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        _check_dynamic_args(type(self).__name__, K, reduction)
+        _check_dynamic_args(type(self).__name__, K, reduction, temperature)
         if not isinstance(backbone, (dict, nn.Module)):
             raise ValueError(f'DynamicConvBackbone: backbone={backbone!r} must be a config dict or a module.')
         self.backbone = MODELS.build(copy.deepcopy(backbone)) if isinstance(backbone, dict) else backbone

@@ -42,9 +42,9 @@ class DYResNet(StagedBackbone):
     """DY-ResNet-10 / DY-ResNet-18: ResNet of basic blocks whose 3x3 convs are ``DynamicConv2d``.
 
     The stem (7x7 conv, max pool) stays static, as in the paper; the 1x1 shortcut convs stay static by
-    default too (``rule`` changes that; the paper's counts lie below both choices, see
-    docs/dynamic_conv.md). Stages follow torchvision / mmdet's ResNet: stage 0 is the stem with the
-    first residual layer, so mmdet configs' ``out_indices`` carry over.
+    default too (``rule`` changes that): the paper's counts are those of this choice (its ResNet params
+    are in units of 2**20, see docs/dynamic_conv.md). Stages follow torchvision / mmdet's ResNet: stage 0
+    is the stem with the first residual layer, so mmdet configs' ``out_indices`` carry over.
 
     ======  ======  ========
     index   stride  channels
@@ -91,7 +91,7 @@ class DYResNet(StagedBackbone):
             out_stride=out_stride, init_cfg=init_cfg)
         name = type(self).__name__
         check_choice(name, 'depth', depth, self.arch_settings)
-        _check_dynamic_args(name, K, reduction)
+        _check_dynamic_args(name, K, reduction, temperature)
         self.depth = depth
         stem = [ConvModule(3, 64, 7, 2, 3, bias=False, norm_cfg=norm_cfg), nn.MaxPool2d(3, 2, 1)]
         stages, in_channels = [], 64

@@ -9,6 +9,7 @@ from mmcv.cnn import ConvModule
 from lwmm.registry import MODELS
 from ..layers.inverted_residual import InvertedResidual
 from ..layers.mobilevit_block import MobileViTBlock
+from ..layers.validation import check_divides, check_int, check_range
 from .base import StagedBackbone, check_choice
 
 
@@ -118,6 +119,25 @@ class MobileViT(StagedBackbone):
         else:
             raise ValueError(f'MobileViT: arch={arch!r} is not supported; choose one of '
                              f'{sorted(self.arch_settings)} or pass a dict.')
+        for arg, value in (('stem_channels', arch['stem_channels']), ('last_channels', arch['last_channels'])):
+            check_int('MobileViT', f'arch[{arg!r}]', value)
+        check_range('MobileViT', "arch['expand_ratio']", arch['expand_ratio'], 0, low_inclusive=False)
+        for row in arch['layers']:
+            if not isinstance(row, (list, tuple)) or len(row) != 5:
+                raise ValueError(f'MobileViT: arch layer {row!r} is not supported; each row is [out_channels, '
+                                 f'stride, num_mv2_blocks, transformer_dim, transformer_depth].')
+            check_int('MobileViT', 'arch layer out_channels', row[0])
+            check_choice('MobileViT', 'arch layer stride', row[1], (1, 2))
+            check_int('MobileViT', 'arch layer num_mv2_blocks', row[2], minimum=0)
+            check_int('MobileViT', 'arch layer transformer_depth', row[4], minimum=0)
+            if row[4] > 0:
+                check_divides('MobileViT', 'num_heads', num_heads, 'transformer_dim', row[3])
+        check_int('MobileViT', 'in_channels', in_channels)
+        check_int('MobileViT', 'patch_size', patch_size, hint='2 in the released models')
+        check_range('MobileViT', 'mlp_ratio', mlp_ratio, 0, low_inclusive=False)
+        for arg, value in (('drop_rate', drop_rate), ('attn_drop_rate', attn_drop_rate),
+                           ('ffn_drop_rate', ffn_drop_rate)):
+            check_range('MobileViT', arg, value, 0, 1)
         self.arch = arch
         self.in_channels = in_channels
 

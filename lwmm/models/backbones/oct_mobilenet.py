@@ -8,6 +8,7 @@ from mmcv.cnn import ConvModule
 from ...registry import MODELS
 from ..layers.octave_conv import OctaveConvModule, dilate_octave_convs, octave_merge
 from ..layers.utils import make_divisible
+from ..layers.validation import check_range
 from .base import StagedBackbone
 
 
@@ -132,12 +133,8 @@ class OctMobileNetV2(StagedBackbone):
                  ]):
         super().__init__(out_indices, frozen_stages, norm_eval, with_cp, out_stride, init_cfg)
         name = type(self).__name__
-        if not isinstance(widen_factor, (int, float)) or widen_factor <= 0:
-            raise ValueError(f'{name}: widen_factor={widen_factor!r} is not supported; use a positive '
-                             f'number (published: 1.0, 1.125).')
-        if not isinstance(alpha, (int, float)) or not 0 <= alpha < 1:
-            raise ValueError(f'{name}: alpha={alpha!r} is not supported; use a fraction in [0, 1) '
-                             f'(published: 0.375 at 1.0x, 0.5 at 1.125x).')
+        check_range(name, 'widen_factor', widen_factor, 0, low_inclusive=False, hint='published: 1.0, 1.125')
+        check_range(name, 'alpha', alpha, 0, 1, hint='published: 0.375 at 1.0x, 0.5 at 1.125x')
         self.widen_factor, self.alpha = widen_factor, alpha
 
         channels = make_divisible(32 * widen_factor, 8)

@@ -9,6 +9,7 @@ from mmengine.model.weight_init import constant_init
 from ...registry import MODELS
 from ..layers.octave_conv import (OctaveConvModule, dilate_octave_convs, octave_add, octave_map,
                                   octave_merge, octave_parts)
+from ..layers.validation import check_int
 from .base import StagedBackbone
 
 
@@ -145,6 +146,8 @@ class OctResNet(StagedBackbone):
         if not isinstance(alpha, (int, float)) or not 0 <= alpha < 1:
             raise ValueError(f'{name}: alpha={alpha!r} is not supported; use a fraction in [0, 1) '
                              f'(published: 0.125, 0.25, 0.5, 0.75).')
+        check_int(name, 'in_channels', in_channels)
+        check_int(name, 'stem_channels', stem_channels)
         self.depth, self.alpha = depth, alpha
         self.zero_init_residual = zero_init_residual
 

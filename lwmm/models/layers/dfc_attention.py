@@ -4,6 +4,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 
+from .validation import check_input, check_int, check_odd
+
 
 class DFCAttention(nn.Module):
     """Long-range gate computed cheaply on a half-resolution copy of the input.
@@ -29,8 +31,10 @@ class DFCAttention(nn.Module):
                  kernel_size: int = 5,
                  norm_cfg: dict = dict(type='BN')):
         super().__init__()
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f'DFCAttention: kernel_size must be a positive odd number, got {kernel_size!r}.')
+        check_int('DFCAttention', 'in_channels', in_channels)
+        check_int('DFCAttention', 'out_channels', out_channels)
+        check_odd('DFCAttention', 'kernel_size', kernel_size, hint='5 in the paper')
+        self.in_channels = in_channels
         half = kernel_size // 2
         self.proj = ConvModule(in_channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
         self.horizontal = ConvModule(
@@ -41,6 +45,7 @@ class DFCAttention(nn.Module):
             norm_cfg=norm_cfg, act_cfg=None)
 
     def forward(self, x: torch.Tensor, size) -> torch.Tensor:
+        check_input('DFCAttention', x, self.in_channels)
         # A side of 1 (tiny inputs deep in the network) cannot be halved: keep it rather than fail.
         window = (min(2, x.shape[-2]), min(2, x.shape[-1]))
         gate = F.avg_pool2d(x, kernel_size=window, stride=window)

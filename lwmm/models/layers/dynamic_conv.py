@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch.nn.modules.utils import _pair
 
 from lwmm.registry import MODELS
+from .validation import check_input, check_int, check_range
 
 
 class KernelAttention(nn.Module):
@@ -33,6 +34,10 @@ class KernelAttention(nn.Module):
 
     def __init__(self, in_channels: int, num_kernels: int, reduction: int = 4, temperature: float = 1.0):
         super().__init__()
+        check_int('KernelAttention', 'in_channels', in_channels)
+        check_int('KernelAttention', 'num_kernels', num_kernels)
+        check_int('KernelAttention', 'reduction', reduction)
+        check_range('KernelAttention', 'temperature', temperature, 0, low_inclusive=False)
         hidden = max(in_channels // reduction, 1)
         self.fc1 = nn.Linear(in_channels, hidden)
         self.act = nn.ReLU(inplace=True)
@@ -45,10 +50,28 @@ class KernelAttention(nn.Module):
         """(B, C, H, W) -> (B, K) attention weights that sum to 1 over K."""
         if self.forced is not None:
             return self.forced.to(x).expand(x.shape[0], -1)
+        if not torch.jit.is_tracing() and x.shape[0] == 1:  # tracing first: a traced size would warn
+            return self._single(x)
         logits = self.fc2(self.act(self.fc1(x.mean((2, 3)))))
         if self.temperature != 1.0:
             logits = logits / self.temperature
         return F.softmax(logits, dim=1)
+
+    def _single(self, x: torch.Tensor) -> torch.Tensor:
+        """``forward`` for one sample with fewer, cheaper operators (the same function, autograd included).
+
+        At batch 1 much of a layer's attention cost is the per-call cost of its operators, not their
+        arithmetic (docs/dynamic_conv.md, "Latency"): here a sum over (N, H, W) gives the pooled vector
+        directly, the mean's division is folded into the first FC (``alpha``), and both FCs are
+        matrix-vector products (``addmv``), which BLAS runs faster than the 1-row matrix products of
+        ``nn.Linear``.
+        """
+        pooled = x.sum((0, 2, 3))
+        hidden = torch.addmv(self.fc1.bias, self.fc1.weight, pooled, alpha=1.0 / (x.shape[2] * x.shape[3]))
+        logits = torch.addmv(self.fc2.bias, self.fc2.weight, hidden.relu_())  # self.act, without a module call
+        if self.temperature != 1.0:
+            logits = logits / self.temperature
+        return F.softmax(logits, dim=0).unsqueeze(0)
 
     def extra_repr(self) -> str:
         return f'temperature={self.temperature}'
@@ -92,6 +115,8 @@ class DynamicConv2d(nn.Module):
                  reduction: int = 4,
                  temperature: float = 1.0):
         super().__init__()
+        check_int('DynamicConv2d', 'in_channels', in_channels)
+        check_int('DynamicConv2d', 'out_channels', out_channels)
         if not isinstance(K, int) or isinstance(K, bool) or K < 1:
             raise ValueError(f'DynamicConv2d: K={K!r} is not supported; use a positive int (the paper uses 4).')
         if not isinstance(groups, int) or groups < 1 or in_channels % groups or out_channels % groups:
@@ -99,8 +124,11 @@ class DynamicConv2d(nn.Module):
                              f'({in_channels}) and out_channels ({out_channels}).')
         if not isinstance(reduction, int) or reduction < 1:
             raise ValueError(f'DynamicConv2d: reduction={reduction!r} must be a positive int (paper: 4).')
-        if temperature <= 0:
-            raise ValueError(f'DynamicConv2d: temperature={temperature!r} must be positive.')
+        check_range('DynamicConv2d', 'temperature', temperature, 0, low_inclusive=False, hint='1 after annealing')
+        for arg, value, minimum in (('kernel_size', kernel_size, 1), ('stride', stride, 1),
+                                    ('padding', padding, 0), ('dilation', dilation, 1)):
+            for item in _pair(value):
+                check_int('DynamicConv2d', arg, item, minimum=minimum)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = _pair(kernel_size)
@@ -115,7 +143,7 @@ class DynamicConv2d(nn.Module):
         self.attention = KernelAttention(in_channels, K, reduction, temperature)
         self.weight = nn.Parameter(torch.empty(K, out_channels, in_channels // groups, *self.kernel_size))
         self.bias = nn.Parameter(torch.empty(K, out_channels)) if bias else None
-        self._kernel_buffer = None
+        self._kernel_buffer = self._kernel_view = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -162,25 +190,39 @@ class DynamicConv2d(nn.Module):
         if (buffer is None or buffer.shape[1] != flat.shape[1] or buffer.dtype != flat.dtype
                 or buffer.device != flat.device or buffer.is_inference() != torch.is_inference_mode_enabled()):
             buffer = self._kernel_buffer = flat.new_empty(1, flat.shape[1])
-        torch.matmul(attention, flat, out=buffer)
-        weight = buffer.view(self.out_channels, *self.weight.shape[2:])
+            # the kernel-shaped view of the buffer is made once here, not on every call
+            self._kernel_view = buffer.view(self.out_channels, *self.weight.shape[2:])
+        torch.mm(attention, flat, out=buffer)
         bias = None if self.bias is None else torch.matmul(attention, self.bias).flatten()
-        return weight, bias
+        return self._kernel_view, bias
 
     def __getstate__(self):
         state = super().__getstate__()
-        return dict(state, _kernel_buffer=None)  # a cache: not copied, pickled or saved
+        return dict(state, _kernel_buffer=None, _kernel_view=None)  # a cache: not copied, pickled or saved
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x)
         batch, channels, height, width = x.shape
         attention = self.attention(x)
-        if batch == 1 and not torch.is_grad_enabled() and not torch.jit.is_tracing():
+        if not torch.jit.is_tracing() and batch == 1 and not torch.is_grad_enabled():
+            # one sample: its own kernel, a plain conv (no batch folded into the groups, no reshapes)
             weight, bias = self._aggregate_in_place(attention)
-        else:
-            weight, bias = self.aggregate(attention)
+            return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+        weight, bias = self.aggregate(attention)
         out = F.conv2d(x.reshape(1, batch * channels, height, width), weight, bias, self.stride, self.padding,
                        self.dilation, self.groups * batch)
         return out.reshape(batch, self.out_channels, *out.shape[2:])
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        check_input('DynamicConv2d', x, self.in_channels)
+        if torch.jit.is_tracing():
+            return
+        needed = [d * (k - 1) + 1 - 2 * p for k, p, d in zip(self.kernel_size, self.padding, self.dilation)]
+        if x.shape[2] < needed[0] or x.shape[3] < needed[1]:
+            raise ValueError(f'DynamicConv2d: input of size {x.shape[2]}x{x.shape[3]} is too small for the '
+                             f'{self.kernel_size[0]}x{self.kernel_size[1]} kernel with padding {self.padding} and '
+                             f'dilation {self.dilation}: it needs at least {needed[0]}x{needed[1]}; pad the '
+                             f'input or use padding=dilation * (kernel_size - 1) // 2.')
 
     @classmethod
     def from_conv(cls, conv: nn.Conv2d, K: int = 4, reduction: int = 4, temperature: float = 1.0,

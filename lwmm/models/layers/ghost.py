@@ -10,6 +10,7 @@ from mmcv.cnn import ConvModule
 from .dfc_attention import DFCAttention
 from .se import SqueezeExcite
 from .utils import make_divisible
+from .validation import check_choice, check_input, check_int, check_odd, check_range
 
 
 class GhostModule(nn.Module):
@@ -43,9 +44,12 @@ class GhostModule(nn.Module):
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: Optional[dict] = dict(type='ReLU')):
         super().__init__()
-        if not isinstance(ratio, int) or ratio < 2:
-            raise ValueError(f'GhostModule: ratio must be an integer >= 2, got {ratio!r}.')
-        self.out_channels = out_channels
+        check_int('GhostModule', 'in_channels', in_channels)
+        check_int('GhostModule', 'out_channels', out_channels)
+        check_odd('GhostModule', 'kernel_size', kernel_size)
+        check_int('GhostModule', 'ratio', ratio, minimum=2, hint='s in the paper; the released models use 2')
+        check_odd('GhostModule', 'cheap_kernel_size', cheap_kernel_size)
+        self.in_channels, self.out_channels = in_channels, out_channels
         intrinsic = math.ceil(out_channels / ratio)
         self.primary = ConvModule(
             in_channels, intrinsic, kernel_size, padding=kernel_size // 2, norm_cfg=norm_cfg, act_cfg=act_cfg)
@@ -55,6 +59,7 @@ class GhostModule(nn.Module):
         self.dfc = DFCAttention(in_channels, out_channels, norm_cfg=norm_cfg) if use_dfc else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input('GhostModule', x, self.in_channels)
         intrinsic = self.primary(x)
         ghost = self.cheap(intrinsic)
         out = torch.cat([intrinsic, ghost], dim=1)[:, :self.out_channels]
@@ -98,10 +103,12 @@ class GhostBottleneck(nn.Module):
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU')):
         super().__init__()
-        if stride not in (1, 2):
-            raise ValueError(f'GhostBottleneck: stride must be 1 or 2, got {stride!r}.')
-        if not 0 <= se_ratio <= 1:
-            raise ValueError(f'GhostBottleneck: se_ratio must be in [0, 1], got {se_ratio!r}.')
+        for arg, value in (('in_channels', in_channels), ('mid_channels', mid_channels),
+                           ('out_channels', out_channels)):
+            check_int('GhostBottleneck', arg, value)
+        check_odd('GhostBottleneck', 'kernel_size', kernel_size)
+        check_choice('GhostBottleneck', 'stride', stride, (1, 2))
+        check_range('GhostBottleneck', 'se_ratio', se_ratio, 0, 1, high_inclusive=True, hint='0 for no SE')
         padding = (kernel_size - 1) // 2
         self.ghost1 = GhostModule(in_channels, mid_channels, use_dfc=use_dfc, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.depthwise = None

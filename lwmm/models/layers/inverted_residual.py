@@ -7,6 +7,7 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 
 from .se import SqueezeExcite
+from .validation import check_choice, check_input, check_int, check_odd, check_range
 
 
 class InvertedResidual(nn.Module):
@@ -38,9 +39,22 @@ class InvertedResidual(nn.Module):
                  act_cfg: dict = dict(type='ReLU6'),
                  with_cp: bool = False):
         super().__init__()
-        if stride not in (1, 2):
-            raise ValueError(f'InvertedResidual: stride must be 1 or 2, got {stride}.')
+        owner = 'InvertedResidual'
+        check_int(owner, 'in_channels', in_channels)
+        check_int(owner, 'out_channels', out_channels)
+        check_choice(owner, 'stride', stride, (1, 2))
+        check_range(owner, 'expand_ratio', expand_ratio, 0, low_inclusive=False)
+        check_odd(owner, 'kernel_size', kernel_size)
+        check_int(owner, 'dilation', dilation)
+        if se_channels is not None:
+            check_int(owner, 'se_channels', se_channels, hint='None for no SE')
+        if hidden_channels is not None:
+            check_int(owner, 'hidden_channels', hidden_channels, hint='None for in_channels * expand_ratio')
+        if int(round(in_channels * expand_ratio)) < 1 and hidden_channels is None:
+            raise ValueError(f'{owner}: expand_ratio={expand_ratio!r} leaves no hidden channel of '
+                             f'in_channels={in_channels}; use expand_ratio >= {0.5 / in_channels:g}.')
         self.with_cp = with_cp
+        self.in_channels = in_channels
         self.use_shortcut = stride == 1 and in_channels == out_channels
         hidden = hidden_channels or int(round(in_channels * expand_ratio))
         self.expand = None
@@ -61,6 +75,7 @@ class InvertedResidual(nn.Module):
         return x + out if self.use_shortcut else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input('InvertedResidual', x, self.in_channels)
         if self.with_cp and x.requires_grad:
             return cp.checkpoint(self._forward, x, use_reentrant=False)
         return self._forward(x)

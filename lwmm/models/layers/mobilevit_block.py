@@ -9,6 +9,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 
+from .validation import check_divides, check_input, check_int, check_odd, check_range
+
 
 class MultiheadSelfAttention(nn.Module):
     """Multi-head self-attention over ``(B, N, C)`` tokens with ``scaled_dot_product_attention``.
@@ -124,9 +126,18 @@ class MobileViTBlock(nn.Module):
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='SiLU')):
         super().__init__()
-        if not isinstance(patch_size, int) or patch_size < 1:
-            raise ValueError(f'MobileViTBlock: patch_size={patch_size!r} must be a positive int.')
+        owner = 'MobileViTBlock'
+        for arg, value in (('in_channels', in_channels), ('transformer_dim', transformer_dim),
+                           ('ffn_channels', ffn_channels), ('num_layers', num_layers), ('dilation', dilation)):
+            check_int(owner, arg, value)
+        check_divides(owner, 'num_heads', num_heads, 'transformer_dim', transformer_dim)
+        check_int(owner, 'patch_size', patch_size, hint='2 in the released models')
+        check_odd(owner, 'kernel_size', kernel_size)
+        for arg, value in (('drop_rate', drop_rate), ('attn_drop_rate', attn_drop_rate),
+                           ('ffn_drop_rate', ffn_drop_rate)):
+            check_range(owner, arg, value, 0, 1)
         self.patch_size = patch_size
+        self.in_channels = in_channels
         self.conv_local = ConvModule(
             in_channels, in_channels, kernel_size, padding=dilation * (kernel_size - 1) // 2,
             dilation=dilation, norm_cfg=norm_cfg, act_cfg=act_cfg)
@@ -158,6 +169,7 @@ class MobileViTBlock(nn.Module):
         return x.reshape(-1, channels, rows * p, cols * p)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input('MobileViTBlock', x, self.in_channels)
         shortcut = x
         x = self.conv_in(self.conv_local(x))
 

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 
 from ...registry import MODELS
+from .validation import check_int
 
 OctaveFeature = Union[torch.Tensor, Tuple[torch.Tensor, Optional[torch.Tensor]]]
 
@@ -143,7 +144,8 @@ class OctaveConv2d(nn.Module):
     Shapes:
         input: ``(N, in_channels, H, W)`` if ``alpha_in == 0``, else ``(high, low)`` with high
         ``(N, in_h, H, W)`` and low ``(N, in_l, ceil(H/2), ceil(W/2))``, ``in_l = floor(alpha_in *
-        in_channels)``. Output likewise with ``alpha_out``, at ``ceil(H / stride)``.
+        in_channels)``. Output likewise with ``alpha_out``, at ``ceil(H / stride)``; a vanilla layer (no low
+        part in or out) has ``nn.Conv2d``'s size, which is the same with the default padding and an odd kernel.
     """
 
     def __init__(self,
@@ -168,6 +170,9 @@ class OctaveConv2d(nn.Module):
                 raise ValueError(f'{name}: {arg}={value!r} is not supported; use a positive int.')
         if stride not in (1, 2):
             raise ValueError(f'{name}: stride={stride!r} is not supported; choose one of [1, 2].')
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f'{name}: groups={groups} is not supported; it must divide in_channels={in_channels} '
+                             f'and out_channels={out_channels}.')
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.dilation, self.groups = kernel_size, stride, dilation, groups
         self.alpha_in, self.alpha_out = alpha_in, alpha_out
@@ -193,6 +198,7 @@ class OctaveConv2d(nn.Module):
                                  f'{self.in_h}/{self.in_l}, out high/low {self.out_h}/{self.out_l}).')
         same = dilation * (kernel_size - 1) // 2
         padding = same if padding is None else padding
+        check_int(name, 'padding', padding, minimum=0, hint='None for "same" padding')
         if not self.is_vanilla and (kernel_size % 2 == 0 or padding != same):
             raise ValueError(f'{name}: kernel_size={kernel_size}, padding={padding!r} is not supported for '
                              f'an octave layer; use an odd kernel with padding {same} (dilation * '
@@ -239,14 +245,19 @@ class OctaveConv2d(nn.Module):
             raise ValueError(f'{name}: alpha_in=0 takes a plain tensor, got a (high, low) pair.')
         if self.in_l > 0 and low is None:
             raise ValueError(f'{name}: alpha_in={self.alpha_in} takes a (high, low) pair, got one tensor.')
-        if high.dim() != 4 or high.shape[1] != self.in_h:
-            raise ValueError(f'{name}: the high-frequency input must be (N, {self.in_h}, H, W), got '
-                             f'{tuple(high.shape)}.')
+        if high.dim() != 4 or high.shape[1] != self.in_h or high.shape[2] < 1 or high.shape[3] < 1:
+            raise ValueError(f'{name}: the high-frequency input must be (N, {self.in_h}, H, W) with H, W >= 1, '
+                             f'got {tuple(high.shape)}.')
         if low is not None:
             expected = (high.shape[0], self.in_l, (high.shape[2] + 1) // 2, (high.shape[3] + 1) // 2)
             if tuple(low.shape) != expected:
                 raise ValueError(f'{name}: with a high part of {tuple(high.shape)} the low part must be '
                                  f'{expected} (ceil of half the size), got {tuple(low.shape)}.')
+        span = self.dilation * (self.kernel_size - 1) + 1
+        if self.is_vanilla and min(high.shape[2], high.shape[3]) + 2 * self.padding < span:
+            raise ValueError(f'{name}: input of size {high.shape[2]}x{high.shape[3]} is too small for the '
+                             f'{self.kernel_size}x{self.kernel_size} kernel with padding {self.padding} and '
+                             f'dilation {self.dilation}: it needs at least {span - 2 * self.padding} px a side.')
         return high, low
 
     def forward(self, x: OctaveFeature) -> OctaveFeature:

@@ -3,6 +3,8 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer
 
+from .validation import check_input, check_int
+
 
 class SqueezeExcite(nn.Module):
     """Channel gate: global average pool, 1x1 conv down, activation, 1x1 conv up, gate, multiply.
@@ -23,15 +25,16 @@ class SqueezeExcite(nn.Module):
                  act_cfg: dict = dict(type='ReLU'),
                  gate_cfg: dict = dict(type='HSigmoid', bias=3.0, divisor=6.0)):
         super().__init__()
-        if channels < 1 or squeeze_channels < 1:
-            raise ValueError(f'SqueezeExcite: channels ({channels}) and squeeze_channels '
-                             f'({squeeze_channels}) must be positive.')
+        check_int('SqueezeExcite', 'channels', channels)
+        check_int('SqueezeExcite', 'squeeze_channels', squeeze_channels)
+        self.channels = channels
         self.squeeze = nn.Conv2d(channels, squeeze_channels, 1, bias=True)
         self.act = build_activation_layer(act_cfg)
         self.excite = nn.Conv2d(squeeze_channels, channels, 1, bias=True)
         self.gate = build_activation_layer(gate_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input('SqueezeExcite', x, self.channels)
         scale = x.mean((2, 3), keepdim=True)
         scale = self.gate(self.excite(self.act(self.squeeze(scale))))
         return x * scale

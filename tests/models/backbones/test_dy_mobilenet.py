@@ -13,7 +13,8 @@ from lwmm.registry import MODELS
 
 #: DESIGN.md (the DY-CNN paper, Table 2): params, MACs of the DY-MobileNetV2 classifiers at 224x224, and
 #: the tolerance each is met with. x0.35 falls below the paper (2.69M / 60.5M): the rule that gives the
-#: paper's x1.0 / x0.75 / x0.5 counts within 1.4 % cannot give its x0.35 params (docs/dynamic_conv.md).
+#: paper's x1.0 / x0.75 / x0.5 counts within 2 % cannot give its x0.35 row; only rules fitted to it do
+#: (tools/analysis/dynamic_conv_counts.py, docs/dynamic_conv.md).
 PAPER_V2 = {
     1.0: (11.1e6, 312.9e6, 0.02, 0.02),
     0.75: (7.0e6, 217.5e6, 0.02, 0.02),
@@ -32,8 +33,9 @@ class _Classifier(nn.Module):
         return self.head(self.backbone(x)[-1].mean((2, 3)))
 
 
-def _v3_head():
-    return nn.Sequential(nn.Linear(576, 1024), nn.Hardswish(), nn.Linear(1024, 1000))
+def _v3_head(width=1280):
+    """The paper config's head (configs/cls/dy-mobilenetv3-small_in1k.py): 576 -> 1280 -> 1000."""
+    return nn.Sequential(nn.Linear(576, width), nn.Hardswish(), nn.Linear(width, 1000))
 
 
 def _sizes(h, w, strides=(2, 4, 8, 16, 32)):
@@ -62,13 +64,17 @@ def test_v2_counts_match_paper(widen_factor):
     assert abs(count['macs'] / macs - 1) <= macs_tol, count['macs']
 
 
-def test_v3_small_overhead_matches_paper():
-    """The paper's MobileNetV3-Small baseline (2.9M / 66.0M) is not the published network (2.5M / 56M),
-    so what is compared is what dynamic convolution adds: 4.8M - 2.9M and 68.5M - 66.0M."""
+def test_v3_small_counts_match_paper():
+    """The paper's MobileNetV3-Small (2.9M / 66.0M) has params of the 1280-wide head (2.95M; the published
+    1024-wide head gives 2.54M); with it the DY params match (4.78M vs 4.8M). Its 66.0M MACs are not those
+    of either head (56.9M / 56.5M), so of the MACs only what dynamic convolution adds is compared: 2.29M
+    against the paper's 68.5M - 66.0M = 2.5M (docs/dynamic_conv.md)."""
     static = count_complexity(_Classifier(DYMobileNetV3('small', rule=lambda *args: False), _v3_head()))
     dynamic = count_complexity(_Classifier(DYMobileNetV3('small'), _v3_head()))
-    assert abs(static['params'] / 2.54e6 - 1) < 0.01 and abs(static['macs'] / 56.5e6 - 1) < 0.01
-    assert abs((dynamic['params'] - static['params']) / 1.9e6 - 1) <= 0.05
+    published = count_complexity(_Classifier(DYMobileNetV3('small', rule=lambda *args: False), _v3_head(1024)))
+    assert abs(published['params'] / 2.54e6 - 1) < 0.01 and abs(published['macs'] / 56.5e6 - 1) < 0.01
+    assert abs(static['params'] / 2.9e6 - 1) <= 0.02
+    assert abs(dynamic['params'] / 4.8e6 - 1) <= 0.02
     assert abs((dynamic['macs'] - static['macs']) / 2.5e6 - 1) <= 0.10
 
 

@@ -208,6 +208,37 @@ def test_inference_buffer_path_matches_autograd_path():
     assert dynamic._kernel_buffer is not None and copy.deepcopy(dynamic)._kernel_buffer is None
 
 
+@pytest.mark.parametrize('temperature', [1.0, 0.3])
+def test_single_sample_attention_is_the_batched_formula(temperature):
+    """At batch 1 the attention takes a path with fewer operators (sum, addmv); its values and gradients
+    are those of softmax(FC(ReLU(FC(mean(x)))) / tau) and of the batched path."""
+    torch.manual_seed(0)
+    attention = DynamicConv2d(12, 8, 3, K=4, temperature=temperature).attention
+    x = torch.randn(1, 12, 7, 5)
+    single = attention(x)
+    reference = F.softmax(attention.fc2(F.relu(attention.fc1(x.mean((2, 3))))) / temperature, dim=1)
+    assert single.shape == (1, 4)
+    torch.testing.assert_close(single, reference)
+    torch.testing.assert_close(single, attention(torch.cat([x, -x]))[:1])
+    params = [attention.fc1.weight, attention.fc1.bias, attention.fc2.weight]
+    for got, expected in zip(torch.autograd.grad(single[0, 1], params), torch.autograd.grad(reference[0, 1], params)):
+        torch.testing.assert_close(got, expected)
+
+
+def test_tracing_takes_the_batched_path():
+    """torch.jit.trace (and so ONNX export) records the batched operators, not the batch-1 shortcuts."""
+    torch.manual_seed(0)
+    conv = DynamicConv2d(8, 6, 3, padding=1, K=4).eval()
+    x = torch.randn(1, 8, 6, 6)
+    with torch.no_grad():
+        expected = conv(x)
+        traced = torch.jit.trace(conv, x)
+        torch.testing.assert_close(traced(x), expected)
+    graph = str(traced.inlined_graph)
+    assert 'aten::mean' in graph and 'aten::addmv' not in graph
+    assert conv._kernel_view is not None and copy.deepcopy(conv)._kernel_view is None
+
+
 def test_built_by_mmcv_conv_module():
     from mmcv.cnn import ConvModule
     module = ConvModule(8, 16, 3, stride=2, padding=1, conv_cfg=dict(type='lwmm.DynamicConv2d', K=2),

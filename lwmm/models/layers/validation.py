@@ -1,0 +1,101 @@
+"""Argument checks shared by lwmm's layers and backbones.
+
+Every check raises ``ValueError('<Owner>: <name>=<value> is not supported; <what is accepted>.')`` so a
+user reading the message knows which argument of which module to change and to what. ``bool`` is
+rejected wherever an int is expected (``True`` is an int to Python, never a sensible channel count).
+"""
+import math
+from numbers import Integral, Real
+from typing import Iterable, Optional
+
+import torch
+
+
+def _fail(owner: str, name: str, value, accepted: str, hint: str = '') -> None:
+    hint = f' ({hint})' if hint else ''
+    raise ValueError(f'{owner}: {name}={value!r} is not supported; {accepted}{hint}.')
+
+
+def is_int(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def check_int(owner: str, name: str, value, minimum: int = 1, hint: str = '') -> int:
+    """An int >= ``minimum`` (1 by default: channels, kernel sizes, K, reduction, heads)."""
+    if not is_int(value) or value < minimum:
+        accepted = 'use a positive int' if minimum == 1 else f'use an int >= {minimum}'
+        _fail(owner, name, value, accepted, hint)
+    return int(value)
+
+
+def check_odd(owner: str, name: str, value, hint: str = '') -> int:
+    """A positive odd int: kernels whose "same" padding ``(k - 1) // 2`` must keep the size."""
+    if not is_int(value) or value < 1 or value % 2 == 0:
+        _fail(owner, name, value, 'use a positive odd int (1, 3, 5, ...) so the padding keeps the size', hint)
+    return int(value)
+
+
+def check_range(owner: str,
+                name: str,
+                value,
+                low: Optional[float] = None,
+                high: Optional[float] = None,
+                low_inclusive: bool = True,
+                high_inclusive: bool = False,
+                hint: str = '') -> float:
+    """A finite real number between ``low`` and ``high`` (None: unbounded on that side)."""
+    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value >= low if low_inclusive else value > low
+    if ok and high is not None:
+        ok = value <= high if high_inclusive else value < high
+    if not ok:
+        if low is not None and high is not None:
+            accepted = (f'use a number in {"[" if low_inclusive else "("}{low}, {high}'
+                        f'{"]" if high_inclusive else ")"}')
+        elif low is not None:
+            accepted = f'use a number {">=" if low_inclusive else ">"} {low}'
+        elif high is not None:
+            accepted = f'use a number {"<=" if high_inclusive else "<"} {high}'
+        else:
+            accepted = 'use a finite number'
+        _fail(owner, name, value, accepted, hint)
+    return value
+
+
+def check_choice(owner: str, name: str, value, choices: Iterable, hint: str = '') -> None:
+    """One of ``choices`` (listed sorted in the message)."""
+    choices = list(choices)
+    try:
+        known = value in choices
+    except TypeError:  # an unhashable value against dict keys
+        known = False
+    if not known:
+        try:
+            listed = sorted(choices)
+        except TypeError:
+            listed = choices
+        _fail(owner, name, value, f'choose one of {listed}', hint)
+
+
+def check_divides(owner: str, name: str, value, other_name: str, other) -> None:
+    """``value`` (a positive int) divides ``other``: groups of channels, heads of a width."""
+    check_int(owner, name, value)
+    if other % value:
+        _fail(owner, name, value, f'it must divide {other_name}={other}')
+
+
+def check_input(owner: str, x, channels: int, min_size: int = 1) -> None:
+    """A forward input of shape (N, channels, H, W) with H, W >= ``min_size``.
+
+    Shape comparisons only, so it costs nothing next to a conv. It turns torch's RuntimeErrors about
+    kernel sizes or matrix shapes, which name neither the module nor the input, into a ValueError that
+    names both. While tracing (torch.jit.trace, ONNX export) sizes are traced values and comparing them
+    would warn and bake the example's size into the graph, so the check is skipped there.
+    """
+    if torch.jit.is_tracing():
+        return
+    shape = tuple(x.shape)
+    if len(shape) != 4 or shape[1] != channels or shape[2] < min_size or shape[3] < min_size:
+        raise ValueError(f'{owner}: input of shape {shape} is not supported; it needs (N, {channels}, H, W) '
+                         f'with H, W >= {min_size}.')
