@@ -1,0 +1,252 @@
+"""ONNX export with an ONNX Runtime check against PyTorch.
+
+torch 2.14's default exporter (``dynamo=True``) needs the ``onnxscript`` package, which the pinned
+environment does not have; the TorchScript exporter (``dynamo=False``) exports every lwmm model, so it
+is used here. Spatial sizes are fixed at the example input's; the batch axis is dynamic on request.
+
+``DynamicConv2d`` convolves each sample with its own kernel by folding the batch into the groups of
+one grouped convolution; ONNX's ``Conv`` takes ``group`` as a fixed attribute, so that graph only
+accepts the batch size it was exported with. With ``dynamic_batch=True`` the export therefore swaps in
+:func:`dynamic_conv_per_sample`, the same convolution written as shifted slices and a batched matrix
+product (no batch-dependent attribute), exact and of the same multiply-adds.
+"""
+import contextlib
+import os
+import os.path as osp
+import re
+import types
+import warnings
+from typing import Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from lwmm.models.layers.dynamic_conv import DynamicConv2d
+
+
+class OnnxExportError(RuntimeError):
+    """The model could not be exported, or ONNX Runtime's outputs differ from PyTorch's."""
+
+
+# -- DynamicConv2d without the batch in the groups ----------------------------------------------------
+def dynamic_conv_per_sample(conv: DynamicConv2d, x: torch.Tensor) -> torch.Tensor:
+    """``conv(x)`` computed with a per-sample kernel by im2col-style slices and a batched matmul.
+
+    The kxk input taps are strided slices of the padded input, stacked to ``(B, C_in, k*k, L)`` and
+    grouped to ``(B, g, C_in/g * k*k, L)``; the aggregated kernels ``(B, g, C_out/g, C_in/g * k*k)``
+    multiply them. Only static sizes (spatial, channels, groups) become graph constants, so the batch
+    can vary. Same multiply-adds as the grouped conv; equal to it up to float rounding.
+    """
+    batch, channels, height, width = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = conv.kernel_size, conv.stride, conv.padding, conv.dilation
+    groups = conv.groups
+    out_h = (height + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (width + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    attention = conv.attention(x)
+    weight = torch.matmul(attention, conv.weight.flatten(1))
+    weight = weight.reshape(-1, groups, conv.out_channels // groups, channels // groups * kh * kw)
+    if ph or pw:
+        x = F.pad(x, (pw, pw, ph, ph))
+    taps = [
+        x[:, :, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw]
+        for i in range(kh) for j in range(kw)
+    ]
+    columns = taps[0].unsqueeze(2) if len(taps) == 1 else torch.stack(taps, dim=2)
+    columns = columns.reshape(-1, groups, channels // groups * kh * kw, out_h * out_w)
+    out = torch.matmul(weight, columns).reshape(-1, conv.out_channels, out_h, out_w)
+    if conv.bias is not None:
+        out = out + torch.matmul(attention, conv.bias).reshape(-1, conv.out_channels, 1, 1)
+    return out
+
+
+@contextlib.contextmanager
+def per_sample_dynamic_convs(model: nn.Module) -> Iterator[int]:
+    """Within the block, every ``DynamicConv2d`` of ``model`` runs :func:`dynamic_conv_per_sample`.
+
+    Yields the number of layers switched; their own ``forward`` is restored on exit.
+    """
+    convs = [m for m in model.modules() if isinstance(m, DynamicConv2d)]
+    for conv in convs:
+        conv.forward = types.MethodType(dynamic_conv_per_sample, conv)
+    try:
+        yield len(convs)
+    finally:
+        for conv in convs:
+            del conv.forward
+
+
+# -- export ----------------------------------------------------------------------------------------------
+def flatten_outputs(outputs) -> List[torch.Tensor]:
+    """Tensors of a (nested) tuple/list/dict output in the order the ONNX exporter lists them."""
+    if isinstance(outputs, torch.Tensor):
+        return [outputs]
+    if isinstance(outputs, dict):
+        outputs = list(outputs.values())
+    if isinstance(outputs, (list, tuple)):
+        return [t for item in outputs for t in flatten_outputs(item)]
+    raise OnnxExportError(f'export_onnx: the model returned {type(outputs).__name__}; only tensors and '
+                          f'(nested) tuples, lists or dicts of tensors can be exported.')
+
+
+def _locate_op(model: nn.Module, example_input: torch.Tensor, op: str) -> List[str]:
+    """Module paths whose forward calls ``op`` (an ``aten::`` name), from a TorchScript trace."""
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            graph = torch.jit.trace(model, example_input, check_trace=False, strict=False).inlined_graph
+    except Exception:  # noqa: BLE001  (locating is best effort: the export error is reported anyway)
+        return []
+    places = []
+    for node in graph.nodes():
+        if node.kind() == op:
+            scope = node.scopeName().split('/')[-1].replace('__module.', '') or '<top level>'
+            if scope not in places:
+                places.append(scope)
+    return places
+
+
+def _export_error(model, example_input, error: Exception) -> OnnxExportError:
+    message = str(error)
+    ops = re.findall(r"(aten::\w+|prim::\w+|onnx::\w+)", message)
+    where = ''
+    if ops:
+        places = _locate_op(model, example_input, ops[0])
+        if places:
+            where = f' The operator {ops[0]} is called in: {", ".join(places[:5])}.'
+    first_line = message.strip().splitlines()[0] if message.strip() else type(error).__name__
+    return OnnxExportError(f'export_onnx: ONNX export of {type(model).__name__} failed: {first_line}{where} '
+                           f'Replace that operation with exportable ones (or register a symbolic for it).')
+
+
+def export_onnx(model: nn.Module,
+                example_input: torch.Tensor,
+                path: str,
+                *,
+                input_names: Sequence[str] = ('input', ),
+                output_names: Optional[Sequence[str]] = None,
+                dynamic_batch: bool = True,
+                opset: int = 17,
+                check: bool = True,
+                rtol: float = 1e-4,
+                atol: float = 1e-5,
+                dynamic_axes: Optional[Dict[str, Dict[int, str]]] = None) -> str:
+    """Export ``model(example_input)`` to ONNX at ``path``; with ``check``, compare ONNX Runtime to PyTorch.
+
+    Args:
+        model: Any module whose forward takes one tensor and returns tensors (nested tuples allowed).
+            It is exported in its current mode; call ``switch_to_deploy`` (or ``eval``) first.
+        example_input: ``(N, C, H, W)``; H and W are fixed in the graph.
+        path: Output file (folders are created).
+        input_names, output_names: Graph names; outputs default to ``output0, output1, ...``.
+        dynamic_batch: Make axis 0 of the input and of every output dynamic. ``DynamicConv2d`` layers are
+            then exported in their batch-independent form (see the module docstring); with False they keep
+            the batch-folded grouped conv and the graph only runs at ``example_input``'s batch size.
+        opset: ONNX opset of the TorchScript exporter.
+        check: Run the file with ONNX Runtime (:func:`check_onnx`) and raise :class:`OnnxExportError`
+            where an output differs by more than ``atol + rtol * max|PyTorch output|``. With
+            ``dynamic_batch`` a second batch of another size is checked too.
+        dynamic_axes: Replaces the dynamic axes computed from ``dynamic_batch`` (ONNX exporter format),
+            for outputs whose first axis is not the batch.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        OnnxExportError: an operator cannot be exported (its name and the modules calling it are in the
+            message), or ONNX Runtime disagrees with PyTorch.
+    """
+    if not isinstance(example_input, torch.Tensor) or example_input.dim() < 1:
+        raise ValueError(f'export_onnx: example_input must be a tensor with a batch axis, got '
+                         f'{type(example_input).__name__}.')
+    if output_names is None:
+        with torch.no_grad():
+            num_outputs = len(flatten_outputs(model(example_input)))
+        output_names = [f'output{i}' for i in range(num_outputs)]
+    output_names = list(output_names)
+    if dynamic_axes is None and dynamic_batch:
+        dynamic_axes = {name: {0: 'batch'} for name in list(input_names) + output_names}
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    context = per_sample_dynamic_convs(model) if dynamic_batch else contextlib.nullcontext()
+    try:
+        with context, torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation and tracer warnings
+            torch.onnx.export(
+                model, (example_input, ), path, dynamo=False, opset_version=opset,
+                input_names=list(input_names), output_names=output_names, dynamic_axes=dynamic_axes,
+                do_constant_folding=True)
+    except OnnxExportError:
+        raise
+    except Exception as error:  # noqa: BLE001  (any exporter failure becomes one clear error)
+        if 'number of output names' in str(error):
+            raise ValueError(f'export_onnx: output_names has {len(output_names)} names, more than the '
+                             f'model returns ({error}).') from error
+        raise _export_error(model, example_input, error) from error
+    import onnx
+    num_outputs = len(onnx.load(path, load_external_data=False).graph.output)
+    if num_outputs != len(output_names):
+        raise ValueError(f'export_onnx: output_names has {len(output_names)} names but the model returns '
+                         f'{num_outputs} tensors.')
+    if check:
+        inputs = [example_input]
+        if dynamic_batch:
+            inputs.append(other_batch(example_input))
+        for report in check_onnx(path, model, inputs, rtol=rtol, atol=atol):
+            if not report['ok']:
+                raise OnnxExportError(
+                    f'export_onnx: ONNX Runtime differs from PyTorch on output {report["name"]!r} at batch '
+                    f'{report["batch"]}: max |diff| {report["max_abs_diff"]:.3g} > {report["tolerance"]:.3g} '
+                    f'(atol {atol} + rtol {rtol} * max|y| {report["max_abs"]:.3g}). File: {path}')
+    return path
+
+
+def other_batch(example_input: torch.Tensor) -> torch.Tensor:
+    """A batch of another size (N + 1) from the example: the example and its first sample mirrored."""
+    return torch.cat([example_input, example_input[:1].flip(-1)], dim=0)
+
+
+def check_onnx(path: str,
+               model: nn.Module,
+               inputs: Sequence[torch.Tensor],
+               rtol: float = 1e-4,
+               atol: float = 1e-5) -> List[dict]:
+    """Run ``path`` with ONNX Runtime on each input and compare each output with ``model``'s.
+
+    Tolerance per output: ``max|ort - torch| <= atol + rtol * max|torch|`` (relative to the output's
+    magnitude, since element-wise relative error is meaningless near zero). Integer outputs (index
+    rows such as NMS selections) must hold the same rows.
+
+    Returns:
+        One dict per (input, output): name, batch, shape, max_abs_diff, max_abs, tolerance, ok.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, torch.get_num_threads())
+    options.log_severity_level = 3
+    session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+    input_name = session.get_inputs()[0].name
+    names = [output.name for output in session.get_outputs()]
+    reports = []
+    for tensor in inputs:
+        with torch.no_grad():
+            expected = [t.detach().cpu().numpy() for t in flatten_outputs(model(tensor))]
+        got = session.run(None, {input_name: tensor.detach().cpu().numpy()})
+        for name, want, have in zip(names, expected, got):
+            report = dict(name=name, batch=int(tensor.shape[0]), shape=tuple(have.shape))
+            if want.shape != have.shape:
+                report.update(max_abs_diff=float('inf'), max_abs=0.0, tolerance=0.0, ok=False)
+            elif not np.issubdtype(want.dtype, np.floating):
+                # index lists (NMS rows): the same rows, in any order
+                equal = bool(np.array_equal(np.unique(want, axis=0), np.unique(have, axis=0)))
+                report.update(max_abs_diff=0.0 if equal else float('inf'), max_abs=0.0, tolerance=0.0,
+                              ok=equal)
+            else:
+                max_abs = float(np.abs(want).max()) if want.size else 0.0
+                diff = float(np.abs(want.astype(np.float64) - have).max()) if want.size else 0.0
+                tolerance = atol + rtol * max_abs
+                report.update(max_abs_diff=diff, max_abs=max_abs, tolerance=tolerance, ok=diff <= tolerance)
+            reports.append(report)
+    return reports
