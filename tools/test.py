@@ -26,11 +26,14 @@ def enable_visualization(cfg, show_dir: str) -> None:
     if hook is None:
         raise ValueError('--show-dir: this config has no default_hooks.visualization to draw with.')
     scope = cfg.default_scope
-    if scope == 'mmpretrain':
-        hook.update(enable=True, out_dir=show_dir)
-    elif scope == 'mmdet':
+    if scope == 'mmdet':  # mmdet itself puts a relative test_out_dir under <work_dir>/<timestamp>/
         hook.update(draw=True, test_out_dir=show_dir)
-    else:  # mmseg writes under the work dir's vis_data unless told otherwise
+        return
+    # mmpretrain and mmseg would resolve a relative folder against the current directory
+    show_dir = osp.join(cfg.work_dir, show_dir)
+    if scope == 'mmpretrain':  # its default interval (5000) would draw only the first image
+        hook.update(enable=True, interval=1, out_dir=show_dir)
+    else:  # mmseg draws through the visualizer's backends: <show_dir>/vis_data/vis_image/
         hook.update(draw=True, interval=1)
         cfg.visualizer['save_dir'] = show_dir
 
@@ -51,7 +54,7 @@ def main():
         dump = dict(type='DumpResults', out_file_path=args.out)
         evaluator = cfg.test_evaluator
         cfg.test_evaluator = list(evaluator) + [dump] if isinstance(evaluator, (list, tuple)) else [evaluator, dump]
-    runner = build_runner(cfg)
+    runner = build_runner(cfg, strict_checkpoint=True)  # weights of another model would be evaluated silently
     runner.test()
 
 
