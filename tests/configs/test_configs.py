@@ -8,6 +8,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 
+from lwmm.engine.config_checks import check_config
+
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), "configs")
 
 CONFIG_FILES = sorted(
@@ -52,6 +54,7 @@ def _input_size(cfg):
 @pytest.mark.parametrize('config', CONFIG_FILES)
 def test_config_builds_and_steps(config):
     cfg = Config.fromfile(osp.join(CONFIGS, config))
+    check_config(cfg)  # the channel and scope checks tools/train.py runs accept every shipped config
     init_default_scope(cfg.default_scope)
     from mmengine.registry import MODELS
     model_cfg = cfg.model
