@@ -6,7 +6,7 @@ DEMO_CONFIG := configs/demo/ssdlite_ghostnetv2_shapes.py
 DEMO_WORK_DIR := work_dirs/demo_ssdlite_ghostnetv2
 PYTEST_ARGS ?=
 
-.PHONY: env demo test test-fast shapes clean-demo
+.PHONY: env demo test test-fast shapes clean-demo figures
 
 env:
 	@bash tools/setup_env.sh
@@ -28,6 +28,10 @@ test: env
 # Everything but the end-to-end trainings (marked slow).
 test-fast: env
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+
+# The README's pictures, from the demo's checkpoint (run `make demo` first).
+figures: env
+	bash tools/analysis/make_readme_figures.sh
 
 clean-demo:
 	rm -rf $(DEMO_WORK_DIR)
