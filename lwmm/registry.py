@@ -22,3 +22,8 @@ from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS  # noqa:
 
 OPTIM_WRAPPERS = Registry(
     'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='lwmm', locations=['lwmm.engine'])
+
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS  # noqa: E402
+
+MODEL_WRAPPERS = Registry(
+    'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='lwmm', locations=['lwmm.engine'])

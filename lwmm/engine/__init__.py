@@ -1,2 +1,3 @@
-"""Training pieces the papers need: the DynamicConv temperature schedule, the multi-scale sampler."""
-from . import amp, multiscale_sampler, temperature  # noqa: F401
+"""Training pieces: the papers' (DynamicConv temperature schedule, multi-scale sampler) and reliability
+(non-finite loss checks, generator state in checkpoints, CPU mixed precision, CPU SyncBN for gloo)."""
+from . import amp, multiscale_sampler, non_finite, rng_state, sync_bn, temperature  # noqa: F401

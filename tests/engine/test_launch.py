@@ -1,4 +1,6 @@
-"""tools/dist_train.sh on CPU: two gloo processes train the shapes detection demo and stay in sync."""
+"""tools/dist_train.sh on CPU: two gloo processes train the shapes detection demo with SyncBN and stay in
+sync: the same weights, and (SyncBN's statistics being those of the two processes' batches together) the
+same batch-norm running statistics, which plain per-process BN would not give."""
 import os
 import os.path as osp
 import subprocess
@@ -16,19 +18,23 @@ RANK_DUMP = textwrap.dedent('''
 
     @HOOKS.register_module()
     class RankWeightDump(Hook):
-        """After the first iteration, each rank writes a digest of its parameters (BN buffers are per rank)."""
+        """After the first iteration, each rank writes digests of its parameters and of its BN statistics."""
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             if runner.iter != 1:
                 return
             model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-            digest = hashlib.sha1()
-            for name, tensor in sorted(model.named_parameters()):
-                digest.update(name.encode())
-                digest.update(tensor.detach().float().numpy().tobytes())
+            digests = []
+            for tensors in (model.named_parameters(), model.named_buffers()):
+                digest = hashlib.sha1()
+                for name, tensor in sorted(tensors):
+                    digest.update(name.encode())
+                    digest.update(tensor.detach().float().numpy().tobytes())
+                digests.append(digest.hexdigest())
+            synced = sum(type(m).__name__ == 'CPUSyncBatchNorm' for m in model.modules())
             rank = torch.distributed.get_rank()
             world = torch.distributed.get_world_size()
             with open(os.path.join(runner.work_dir, f'rank{rank}.txt'), 'w') as f:
-                f.write(f'{world} {digest.hexdigest()}')
+                f.write(f'{world} {synced} {digests[0]} {digests[1]}')
 ''')
 
 
@@ -40,7 +46,8 @@ def test_two_cpu_processes_agree_after_a_step(tmp_path):
     config = tmp_path / 'dist_demo.py'
     config.write_text(f"_base_ = '{ROOT}/configs/demo/ssdlite_ghostnetv2_shapes.py'\n"
                       "custom_imports = dict(imports=['lwmm', 'rank_dump'], allow_failed_imports=False)\n"
-                      "custom_hooks = [dict(type='RankWeightDump')]\n")
+                      "custom_hooks = [dict(type='RankWeightDump')]\n"
+                      "sync_bn = 'torch'\n")  # mmengine converts every BN to SyncBN; lwmm runs it on CPU
     work_dir = tmp_path / 'work'
     env = dict(os.environ, PYTHONPATH=f'{ROOT}:{tmp_path}', PYTHON=os.sys.executable, PORT='29731',
                OMP_WAIT_POLICY='PASSIVE')
@@ -53,5 +60,17 @@ def test_two_cpu_processes_agree_after_a_step(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     digests = [(work_dir / f'rank{rank}.txt').read_text().split() for rank in (0, 1)]
     assert digests[0][0] == digests[1][0] == '2'
-    assert digests[0][1] == digests[1][1], 'the two ranks hold different weights after a step'
+    assert int(digests[0][1]) > 0 and digests[0][1] == digests[1][1]  # the model's BN layers, converted
+    assert digests[0][2] == digests[1][2], 'the two ranks hold different weights after a step'
+    assert digests[0][3] == digests[1][3], 'the two ranks hold different BN statistics after a step'
     assert (work_dir / 'epoch_1.pth').exists()
+
+
+def test_slurm_variables_become_the_rendezvous_of_a_cpu_process_group():
+    from lwmm.engine.launch import slurm_rendezvous_env
+    environ = dict(SLURM_PROCID='3', SLURM_NTASKS='4', SLURM_LOCALID='1', SLURM_NODELIST='node7', MASTER_PORT='29600')
+    slurm_rendezvous_env(environ)
+    assert (environ['RANK'], environ['WORLD_SIZE'], environ['LOCAL_RANK']) == ('3', '4', '1')
+    assert environ['MASTER_PORT'] == '29600' and environ['MASTER_ADDR']  # scontrol's first host, or the list
+    with pytest.raises(ValueError, match='SLURM_PROCID, SLURM_NTASKS, SLURM_NODELIST not set'):
+        slurm_rendezvous_env({})
