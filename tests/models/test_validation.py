@@ -155,7 +155,8 @@ BACKBONES = [
      "backbone='resnet'"),
     (dy_mobilenet.DynamicConvBackbone, dict(backbone=dict(type='lwmm.DYResNet', depth=10)), dict(K=0), 'K=0'),
     # heads
-    (DropoutLinearClsHead, dict(num_classes=4, in_channels=8), dict(dropout_rate=1.0), 'dropout_rate=1.0'),
+    (DropoutLinearClsHead, dict(num_classes=4, in_channels=8, loss=dict(type='mmpretrain.CrossEntropyLoss')),
+     dict(dropout_rate=1.0), 'dropout_rate=1.0'),
 ]
 
 CASES = LAYERS + BACKBONES

@@ -20,9 +20,10 @@ class DropoutLinearClsHead(LinearClsHead):
     """
 
     def __init__(self, dropout_rate: float = 0., **kwargs):
-        super().__init__(**kwargs)
+        # checked first: the parent builds the loss, which fails for another reason under a foreign scope
         if not 0 <= dropout_rate < 1:
             raise ValueError(f'DropoutLinearClsHead: dropout_rate={dropout_rate!r} must be in [0, 1).')
+        super().__init__(**kwargs)
         self.dropout = nn.Dropout(dropout_rate)
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
