@@ -5,7 +5,8 @@ Pairs, each run in one process with a fixed thread count, randomly initialised, 
 - ``DynamicConv2d`` (K=4) vs ``nn.Conv2d`` of the same shape, for a few layer shapes of MobileNetV2 and
   ResNet-18 (each with BN-style ``bias=False``), at every batch size;
 - DY-MobileNetV2 x1.0 (``lwmm.DYMobileNetV2``) vs MobileNetV2 x1.0 (``mmpretrain.MobileNetV2``), as
-  classifiers (backbone + global pool + 1000-way linear).
+  classifiers (backbone + global pool + 1000-way linear);
+- with ``--breakdown``, where the batch-1 time of DY-MobileNetV2's dynamic convs goes (:func:`breakdown`).
 
 For each pair and batch size: ``--warmup`` runs, then the median of ``--repeats`` timed runs taken in
 alternation (static, dynamic, static, ...), which keeps the two comparable on a loaded machine. MACs are
@@ -19,12 +20,12 @@ Example::
 """
 import argparse
 import statistics
-import time
 
 import torch
 import torch.nn as nn
 
 from lwmm.analysis import count_complexity
+from lwmm.analysis.timing import get_clock, time_interleaved
 from lwmm.models.backbones.dy_mobilenet import DYMobileNetV2
 from lwmm.models.layers.dynamic_conv import DynamicConv2d
 
@@ -47,6 +48,9 @@ def parse_args():
                         help='repeats for the networks at batch > 1 (default: --repeats)')
     parser.add_argument('--no-layers', action='store_true')
     parser.add_argument('--no-networks', action='store_true')
+    parser.add_argument('--breakdown', action='store_true',
+                        help='also time, at batch 1, the parts of DY-MobileNetV2 x1.0\'s dynamic convs (attention, '
+                        'aggregation) against static convs of the same shapes, each layer on its own input')
     parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
                         help="'wall': elapsed time; 'cpu': CPU time of the timing thread, which a loaded, shared "
                         "machine disturbs less (only with --threads 1, where all the work runs on that thread)")
@@ -83,22 +87,52 @@ def network_pair():
     return static.eval(), dynamic.eval()
 
 
-@torch.inference_mode()
-def run_once(model: nn.Module, inputs: torch.Tensor, clock) -> float:
-    start = clock()
-    model(inputs)
-    return clock() - start
-
-
 def compare(static: nn.Module, dynamic: nn.Module, inputs: torch.Tensor, warmup: int, repeats: int, clock):
     """Median latency in ms of both models, timed in alternation."""
-    for _ in range(warmup):
-        run_once(static, inputs, clock), run_once(dynamic, inputs, clock)
-    times = ([], [])
-    for _ in range(repeats):
-        times[0].append(run_once(static, inputs, clock))
-        times[1].append(run_once(dynamic, inputs, clock))
+    times = time_interleaved([lambda: static(inputs), lambda: dynamic(inputs)], warmup, repeats, clock)
     return tuple(statistics.median(t) * 1e3 for t in times)
+
+
+def breakdown(model: nn.Module, inputs: torch.Tensor, warmup: int, repeats: int, clock) -> dict:
+    """Median ms over every ``DynamicConv2d`` of ``model``, each run on the input it gets in ``model(inputs)``
+    (batch 1): the dynamic convs, their kernel attention alone, their kernel aggregation alone (with the
+    attention of that input), and static convs of the same shapes; timed in alternation. The ``1x1``
+    entries run the same layers on 1x1 inputs of the same channels: what is left there is the per-call
+    cost of the operators (and, for the aggregation, reading the kernels), not of the feature maps."""
+    if inputs.shape[0] != 1:
+        raise ValueError(f'breakdown: inputs of batch {inputs.shape[0]} given; it times the batch-1 path, use 1')
+    layers, layer_inputs = [], []
+
+    def record(module, args, output):
+        layers.append(module)
+        layer_inputs.append(args[0])
+
+    handles = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, DynamicConv2d)]
+    try:
+        with torch.inference_mode():
+            model.eval()(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    statics = [
+        nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation, m.groups,
+                  bias=m.bias is not None).eval() for m in layers
+    ]
+    with torch.inference_mode():
+        attentions = [m.attention(x) for m, x in zip(layers, layer_inputs)]
+    pairs = list(zip(layers, layer_inputs, attentions, statics))
+    points = [torch.randn(1, m.in_channels, 1, 1) for m in layers]
+    parts = {
+        'static convs': lambda: [static(x) for _, x, _, static in pairs],
+        'dynamic convs': lambda: [m(x) for m, x, _, _ in pairs],
+        'attention': lambda: [m.attention(x) for m, x, _, _ in pairs],
+        'aggregation': lambda: [m._aggregate_in_place(a) for m, _, a, _ in pairs],
+        'static convs, 1x1 inputs': lambda: [static(x) for (_, _, _, static), x in zip(pairs, points)],
+        'dynamic convs, 1x1 inputs': lambda: [m(x) for m, x in zip(layers, points)],
+        'attention, 1x1 inputs': lambda: [m.attention(x) for m, x in zip(layers, points)],
+    }
+    times = time_interleaved(list(parts.values()), warmup, repeats, clock)
+    return dict(layers=len(layers), **{name: statistics.median(t) * 1e3 for name, t in zip(parts, times)})
 
 
 def macs(model: nn.Module, shape) -> int:
@@ -109,7 +143,7 @@ def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    clock = time.perf_counter if args.clock == 'wall' else time.thread_time
+    clock = get_clock(args.clock)
     rows = []
     pairs = []
     if not args.no_layers:
@@ -141,6 +175,16 @@ def main():
     for name, batch, s_ms, d_ms, lat, s_macs, d_macs, mac, ratio in rows:
         print(f'| {name} | {batch} | {s_ms:.3f} | {d_ms:.3f} | {lat * 100:+.1f} % | {s_macs / 1e6:.2f}M | '
               f'{d_macs / 1e6:.2f}M | {mac * 100:+.2f} % | {ratio:.1f} |')
+
+    if args.breakdown:
+        dynamic = network_pair()[1]
+        parts = breakdown(dynamic, torch.randn(1, 3, 224, 224), args.warmup, args.repeats, clock)
+        print(f'\nThe {parts.pop("layers")} dynamic convs of DY-MobileNetV2 x1.0 at batch 1, each on its own input, '
+              f'summed; median of {args.repeats} runs:\n')
+        print('| part | ms |')
+        print('|---|---|')
+        for name, ms in parts.items():
+            print(f'| {name} | {ms:.3f} |')
 
 
 if __name__ == '__main__':

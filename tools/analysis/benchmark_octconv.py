@@ -14,13 +14,14 @@ On a shared machine run it while nothing else is busy: an octave network issues 
 operators than ResNet-50, and every one of them waits on preempted OpenMP threads.
 """
 import argparse
+import functools
 import statistics
-import time
 
 import torch
 import torch.nn as nn
 
 from lwmm.analysis import count_complexity
+from lwmm.analysis.timing import time_interleaved
 from lwmm.models.backbones.oct_resnet import OctResNet
 
 
@@ -58,13 +59,6 @@ def build(depth: int, alpha: float) -> nn.Module:
     return Classifier(backbone, backbone.stage_channels[-1]).eval()
 
 
-@torch.inference_mode()
-def run_once(model: nn.Module, inputs: torch.Tensor) -> float:
-    start = time.perf_counter()
-    model(inputs)
-    return time.perf_counter() - start
-
-
 def main():
     args = parse_args()
     args.channels_last = args.memory_format == 'channels_last'
@@ -83,14 +77,9 @@ def main():
         inputs = torch.randn(batch, 3, args.size, args.size)
         if args.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
-        for model in models:
-            for _ in range(args.warmup):
-                run_once(model, inputs)
         # round-robin over the models, so load changes on a shared machine hit all of them alike
-        samples = [[] for _ in models]
-        for _ in range(args.repeats):
-            for index, model in enumerate(models):
-                samples[index].append(run_once(model, inputs))
+        samples = time_interleaved([functools.partial(model, inputs) for model in models], args.warmup,
+                                   args.repeats)
         for index, alpha in enumerate(alphas):
             times[index].append(statistics.median(samples[index]) * 1e3)
             print(f'alpha={alpha}: {macs[index] / 1e9:.3f} GMACs, batch {batch}: {times[index][-1]:.1f} ms',

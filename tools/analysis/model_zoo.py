@@ -7,7 +7,8 @@
 Params and MACs are :func:`lwmm.analysis.config_complexity` on each config's model at its default input
 (see tools/analysis/get_flops.py). Latency comes from ``work_dirs/benchmark/latest.json`` when that file
 exists (a benchmark's output: ``{config: ms}``, ``{config: {"latency_ms": ms}}`` or a list of records
-with ``config`` and ``latency_ms``), else '-'. ``--write FILE`` replaces the text between
+with ``config`` and ``latency_ms``; of records that carry ``mode`` and ``batch``, those of eager mode at
+batch 1), else '-'. ``--write FILE`` replaces the text between
 ``<!-- model-zoo:start -->`` and ``<!-- model-zoo:end -->`` in FILE and fails if either is missing.
 """
 import argparse
@@ -30,6 +31,10 @@ _GHOSTNET = 'GhostNet (Han et al., CVPR 2020)'
 _GHOSTNETV2 = 'GhostNetV2 (Tang et al., NeurIPS 2022)'
 _MOBILEVIT = 'MobileViT (Mehta & Rastegari, ICLR 2022; MACs about, attention counted)'
 _DYCNN = 'Dynamic Convolution (Chen et al., CVPR 2020)'
+_DYCNN_RESNET = ('Dynamic Convolution (Chen et al., CVPR 2020; its ResNet params, 42.7 / 18.6 "M", are units of 2^20 '
+                 '-- its ResNet-18/10 baselines "11.1M" / "5.2M" are the standard networks so counted -- shown here in 10^6)')
+#: the DY-CNN paper's ResNet parameter counts are in units of 2^20 (see docs/dynamic_conv.md)
+_MEBI = 2 ** 20 / 1e6
 _OCTCONV = 'OctConv (Chen et al., ICCV 2019; Oct-ResNet-50 MACs about, alpha 0.5 from the official README: 2.367G)'
 
 #: Published figures per config: (model name, params in M, MACs in M, source), as listed in the design
@@ -50,8 +55,8 @@ PUBLISHED = {
     'dy-mobilenetv2-0.5x_in1k': ('DY-MobileNetV2 x0.5', 4.0, 101.4, _DYCNN),
     'dy-mobilenetv2-0.35x_in1k': ('DY-MobileNetV2 x0.35', 2.8, 62.0, _DYCNN),
     'dy-mobilenetv3-small_in1k': ('DY-MobileNetV3-Small', 4.8, 68.5, _DYCNN),
-    'dy-resnet18_in1k': ('DY-ResNet-18', 42.7, 1850, _DYCNN),
-    'dy-resnet10_in1k': ('DY-ResNet-10', 18.6, 910, _DYCNN),
+    'dy-resnet18_in1k': ('DY-ResNet-18', round(42.7 * _MEBI, 2), 1850, _DYCNN_RESNET),
+    'dy-resnet10_in1k': ('DY-ResNet-10', round(18.6 * _MEBI, 2), 910, _DYCNN_RESNET),
     'oct-resnet50-a0.125_in1k': ('Oct-ResNet-50 (alpha 0.125)', 25.6, 3600, _OCTCONV),
     'oct-resnet50-a0.25_in1k': ('Oct-ResNet-50 (alpha 0.25)', 25.6, 3100, _OCTCONV),
     'oct-resnet50-a0.5_in1k': ('Oct-ResNet-50 (alpha 0.5)', 25.6, 2367, _OCTCONV),
@@ -77,7 +82,9 @@ def load_latency(path=LATENCY_FILE):
         data = json.load(f)
     if isinstance(data, dict) and isinstance(data.get('results'), list):
         data = data['results']
-    records = data.items() if isinstance(data, dict) else [(r.get('config'), r) for r in data]
+    # tools/analysis/benchmark.py records every mode and batch size: the table shows eager at batch 1
+    records = data.items() if isinstance(data, dict) else [
+        (r.get('config'), r) for r in data if r.get('mode', 'eager') == 'eager' and r.get('batch', 1) == 1]
     latency = {}
     for key, value in records:
         if isinstance(value, dict):

@@ -1,0 +1,188 @@
+"""tools/analysis/benchmark.py: pairing with the references, ratios, and one quick run's outputs."""
+import glob
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+GHOSTNET = osp.join(ROOT, 'configs', 'cls', 'ghostnet-0.5x_in1k.py')
+SSDLITE = osp.join(ROOT, 'configs', 'det', 'ssdlite_ghostnetv2_coco.py')
+
+
+def _load_tool(name):
+    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, 'tools', 'analysis', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def benchmark():
+    return _load_tool('benchmark')
+
+
+@pytest.mark.parametrize('stem, expected', [
+    ('ghostnet-0.5x_in1k', [('timm:ghostnet_050', 'twin')]),
+    ('ghostnet-1.3x_in1k', [('timm:ghostnet_130', 'twin')]),
+    ('ghostnetv2-1.6x_in1k', [('timm:ghostnetv2_160', 'twin')]),
+    ('mobilevit-xxs_in1k', [('timm:mobilevit_xxs', 'twin')]),
+    ('mobilevit-s_in1k', [('timm:mobilevit_s', 'twin')]),
+    ('dy-mobilenetv2-0.35x_in1k', [('mmpretrain:mobilenet-v2-0.35x', 'baseline')]),
+    ('dy-mobilenetv3-small_in1k', [('timm:mobilenetv3_small_100', 'baseline'),
+                                   ('mmpretrain:mobilenet-v3-small', 'baseline')]),
+    ('oct-resnet50-a0.5_in1k', [('mmpretrain:resnet50', 'baseline')]),
+    ('oct-mobilenetv2_in1k', [('mmpretrain:mobilenet-v2-1.0x', 'baseline')]),
+    ('dy-resnet10_in1k', []),  # mmpretrain has no ResNet-10
+])
+def test_references_for(benchmark, stem, expected):
+    assert benchmark.references_for(f'configs/cls/{stem}.py') == expected
+
+
+def test_every_reference_resolves(benchmark):
+    """Every classifier config's references name a timm model or an mmpretrain entry the tool can build."""
+    import timm
+    for config in glob.glob(osp.join(ROOT, 'configs', 'cls', '*.py')):
+        for name, kind in benchmark.references_for(config):
+            source, _, key = name.partition(':')
+            assert (source == 'timm' and timm.is_model(key)) or key in benchmark.MMPRETRAIN_REFERENCES, name
+        assert benchmark.family_of(config) in {family for _, family in benchmark.FAMILIES}, config
+
+
+def test_groups_share_references(benchmark):
+    configs = [f'configs/cls/{s}_in1k.py' for s in ('dy-mobilenetv2-1.0x', 'ghostnet-1.0x', 'oct-mobilenetv2')]
+    groups = benchmark.classifier_groups(configs)
+    assert [[benchmark.stem_of(c) for c in g] for g, _ in groups] == [
+        ['dy-mobilenetv2-1.0x_in1k', 'oct-mobilenetv2_in1k'], ['ghostnet-1.0x_in1k']]
+    assert groups[0][1] == [('mmpretrain:mobilenet-v2-1.0x', 'baseline')]
+
+
+def test_add_ratios_and_goals(benchmark):
+    def record(model, role, mode, latency, batch=1):
+        return dict(model=model, role=role, mode=mode, batch=batch, latency_ms=latency)
+
+    records = [record('ours', 'lwmm', 'eager', 9.0), record('ours', 'lwmm', 'fused', 8.8),
+               record('ours', 'lwmm', 'onnxruntime', 3.0), record('timm:x', 'reference', 'eager', 10.0),
+               record('timm:x', 'reference', 'onnxruntime', 4.0)]
+    benchmark.add_ratios(records, [('timm:x', 'twin')])
+    eager, fused, ort = records[:3]
+    assert eager['ratio'] == pytest.approx(0.9) and eager['goal_met'] and eager['goal'] == 1.0
+    assert fused['ratio'] == pytest.approx(0.88) and not fused['goal_met']  # goal: 0.85 of timm's eager
+    assert ort['ratio'] == pytest.approx(0.75) and 'goal' not in ort  # against timm's ONNX Runtime
+    assert 'ratio' not in records[3]
+
+
+def test_bad_selection(benchmark):
+    with pytest.raises(ValueError, match='--families'):
+        benchmark.select_configs(None, ['nosuchnet'])
+    with pytest.raises(FileNotFoundError, match='missing.py'):
+        benchmark.select_configs(['configs/cls/missing.py'], None)
+    with pytest.raises(SystemExit):
+        benchmark.parse_args(['--clock', 'cpu', '--threads', '2'])
+
+
+def test_model_zoo_reads_eager_batch1(tmp_path):
+    """model_zoo takes each config's eager batch-1 latency from the benchmark's records of all modes."""
+    records = [dict(task='cls', config='configs/cls/a.py', mode=mode, batch=batch, latency_ms=ms)
+               for mode, batch, ms in (('eager', 1, 5.0), ('fused', 1, 4.0), ('eager', 32, 90.0),
+                                       ('onnxruntime', 1, 2.0))]
+    records += [dict(task='cls', config=None, model='timm:x', mode='eager', batch=1, latency_ms=6.0),
+                dict(task='train', config='configs/cls/a.py', mode='train', batch=16, images_per_s=30.0)]
+    path = tmp_path / 'latest.json'
+    path.write_text(json.dumps(dict(meta={}, results=records)))
+    assert _load_tool('model_zoo').load_latency(str(path)) == {'configs/cls/a.py': 5.0}
+
+
+# A real run costs ~20 s of CPU (imports, two exports, two training subprocesses), more on a loaded machine.
+@pytest.fixture(scope='module')
+def quick_run(benchmark, tmp_path_factory):
+    """One quick run: GhostNet 0.5x and its timm twin at 64x64 in the three modes, SSDLite end to end,
+    training throughput at batch 2."""
+    out_dir = str(tmp_path_factory.mktemp('benchmark'))
+    payload = benchmark.main(['--quick', '--configs', GHOSTNET, '--size', '64', '--e2e-configs', SSDLITE,
+                              '--train-batch', '2', '--out-dir', out_dir])
+    return payload, out_dir
+
+
+@pytest.mark.slow
+def test_quick_run_records(quick_run):
+    payload, out_dir = quick_run
+    with open(osp.join(out_dir, 'latest.json')) as f:
+        saved = json.load(f)
+    assert saved == json.loads(json.dumps(payload))
+    meta, records = saved['meta'], saved['results']
+    assert meta['threads'] == 1 and meta['torch_threads'] == 1 and meta['batch_sizes'] == [1]
+    cls = {(r['model'], r['mode']): r for r in records if r['task'] == 'cls'}
+    assert set(cls) == {('ghostnet-0.5x_in1k', m) for m in ('eager', 'fused', 'onnxruntime')} | {
+        ('timm:ghostnet_050', m) for m in ('eager', 'onnxruntime')}
+    for record in cls.values():
+        assert record['latency_ms'] > 0 and record['p90_ms'] >= record['latency_ms'], record
+        assert record['batch'] == 1 and record['input_size'] == [64, 64] and record['repeats'] == 3
+        assert record['params'] > 2e6 and record['macs'] > 0
+    ours, twin = cls[('ghostnet-0.5x_in1k', 'eager')], cls[('timm:ghostnet_050', 'eager')]
+    assert ours['config'] == 'configs/cls/ghostnet-0.5x_in1k.py' and twin['config'] is None
+    assert ours['reference'] == 'timm:ghostnet_050' and ours['reference_kind'] == 'twin'
+    assert ours['ratio'] == pytest.approx(ours['latency_ms'] / twin['latency_ms'])
+    assert ours['params'] == twin['params']  # the same architecture
+    fused, ort = cls[('ghostnet-0.5x_in1k', 'fused')], cls[('ghostnet-0.5x_in1k', 'onnxruntime')]
+    assert fused['ratio'] == pytest.approx(fused['latency_ms'] / twin['latency_ms'])
+    assert ort['ratio'] == pytest.approx(ort['latency_ms'] / cls[('timm:ghostnet_050', 'onnxruntime')]['latency_ms'])
+    assert fused['goal_met'] == (fused['ratio'] <= 0.85)
+
+    det = [r for r in records if r['task'] == 'det']
+    assert {(r['model'], r['mode']) for r in det} == {
+        ('ssdlite_ghostnetv2_coco', 'eager'), ('ssdlite_ghostnetv2_coco', 'fused'),
+        ('ssdlite_mobilenetv2-scratch_8xb24-600e_coco', 'eager')}
+    assert all(r['latency_ms'] > 0 and r['input_size'] == [320, 320] for r in det)
+
+    train = {r['model']: r for r in records if r['task'] == 'train'}
+    assert set(train) == {'ghostnet-0.5x_in1k', 'timm:ghostnet_050'}
+    for record in train.values():
+        assert 'error' not in record, record
+        assert record['images_per_s'] > 0 and record['peak_rss_mb'] >= record['train_memory_mb'] > 0
+
+
+@pytest.mark.slow
+def test_quick_run_files(quick_run):
+    payload, out_dir = quick_run
+    stamp = osp.join(out_dir, payload['meta']['timestamp'])
+    assert osp.getsize(f'{stamp}.png') > 1000
+    with open(f'{stamp}.png', 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    with open(f'{stamp}.md') as f:
+        report = f.read()
+    row = next(line for line in report.splitlines() if line.startswith('| GhostNet | ghostnet-0.5x_in1k'))
+    cells = [cell.strip() for cell in row.strip('|').split('|')]
+    eager = next(r for r in payload['results'] if r['model'] == 'ghostnet-0.5x_in1k' and r['mode'] == 'eager')
+    assert cells[9] == 'timm:ghostnet_050 (twin)'
+    assert cells[12].split()[0] == f"{eager['ratio']:.2f}"
+    assert '## Detectors and segmentors' in report and '## Training step' in report
+    assert payload['meta']['command'] in report
+
+
+@pytest.mark.slow
+def test_model_zoo_reads_latest(quick_run):
+    payload, out_dir = quick_run
+    latency = _load_tool('model_zoo').load_latency(osp.join(out_dir, 'latest.json'))
+    eager = next(r for r in payload['results'] if r['model'] == 'ghostnet-0.5x_in1k' and r['mode'] == 'eager')
+    assert latency['configs/cls/ghostnet-0.5x_in1k.py'] == eager['latency_ms']  # eager, batch 1
+    assert 'configs/det/ssdlite_ghostnetv2_coco.py' in latency
+
+
+def test_merge_runs(benchmark, tmp_path):
+    """Runs of separate families merge into one report: all records, every command."""
+    paths = []
+    for index, family in enumerate(('GhostNet', 'MobileViT')):
+        meta = dict(command=f'python tools/analysis/benchmark.py --families {family.lower()}', load_start=f'{index}',
+                    load_end='1', profiles=[], max_other_threads_cpu_share=0.01 * index)
+        record = dict(task='cls', model=family.lower(), family=family, mode='eager', batch=1, latency_ms=1.0 + index)
+        paths.append(str(tmp_path / f'{family}.json'))
+        with open(paths[-1], 'w') as f:
+            json.dump(dict(meta=meta, results=[record]), f)
+    meta, records = benchmark.merge_runs(paths)
+    assert [r['model'] for r in records] == ['ghostnet', 'mobilevit']
+    assert '--families ghostnet' in meta['command'] and '--families mobilevit' in meta['command']
+    assert meta['max_other_threads_cpu_share'] == 0.01 and meta['merged'] == ['GhostNet.json', 'MobileViT.json']
+    with pytest.raises(FileNotFoundError, match='missing.json'):
+        benchmark.merge_runs([str(tmp_path / 'missing.json')])
