@@ -130,7 +130,7 @@ def make_table(rows, link_dir=ROOT, latency=None):
     """The markdown table of measured rows; config links are relative to ``link_dir``."""
     latency = latency or {}
     lines = [
-        '| model | config | input | params (M) | MACs | paper params (M) | paper MACs | latency (ms) |',
+        '| model | config | input | params (M) | MACs | paper params (M) | paper MACs | CPU latency (ms) |',
         '|---|---|---|---|---|---|---|---|',
     ]
     for config, result in rows:
@@ -143,6 +143,10 @@ def make_table(rows, link_dir=ROOT, latency=None):
                      f"{'-' if p_macs is None else _fmt_published(p_macs)} | {_latency_of(config, latency)} |")
     sources = sorted({PUBLISHED[osp.splitext(osp.basename(c))[0]][3] for c, _ in rows
                       if osp.splitext(osp.basename(c))[0] in PUBLISHED})
+    if latency:
+        lines += ['', 'CPU latency: eager PyTorch, batch 1, 1 thread, median, from the last run of '
+                  'tools/analysis/benchmark.py (docs/benchmarks.md gives the machine, the command and the '
+                  'comparison with timm and mmpretrain).']
     if sources:
         lines += ['', 'Paper figures: ' + '; '.join(sources) + '.']
     return '\n'.join(lines)
