@@ -5,9 +5,9 @@ from numbers import Real
 from typing import Optional, Sequence, Tuple
 
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 
 from lwmm.registry import MODELS
+from ..layers.conv_norm_act import ConvNormAct
 from ..layers.ghost import GhostBottleneck
 from ..layers.utils import make_divisible
 from .base import StagedBackbone
@@ -108,7 +108,7 @@ class GhostNet(StagedBackbone):
         def width(channels: int) -> int:
             return make_divisible(channels * widen_factor, 4)
 
-        stem = ConvModule(3, width(self.stem_channels), 3, stride=2, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        stem = ConvNormAct(3, width(self.stem_channels), 3, stride=2, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg)
         stages, channels = [[stem]], [width(self.stem_channels)]
         in_channels = channels[0]
         for index, (kernel, mid, out, se_ratio, stride) in enumerate(self.arch_settings):
@@ -120,7 +120,7 @@ class GhostNet(StagedBackbone):
                 in_channels, width(mid), width(out), kernel, stride, se_ratio=se_ratio, use_dfc=use_dfc,
                 norm_cfg=norm_cfg, act_cfg=act_cfg))
             in_channels = channels[-1] = width(out)
-        stages[-1].append(ConvModule(in_channels, width(self.final_channels), 1, norm_cfg=norm_cfg, act_cfg=act_cfg))
+        stages[-1].append(ConvNormAct(in_channels, width(self.final_channels), 1, norm_cfg=norm_cfg, act_cfg=act_cfg))
         channels[-1] = width(self.final_channels)
         self.stages = nn.ModuleList(nn.Sequential(*blocks) for blocks in stages)
         self._stage_channels = tuple(channels)

@@ -2,8 +2,8 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
 
+from .conv_norm_act import ConvNormAct
 from .validation import check_input, check_int, check_odd
 
 
@@ -36,11 +36,11 @@ class DFCAttention(nn.Module):
         check_odd('DFCAttention', 'kernel_size', kernel_size, hint='5 in the paper')
         self.in_channels = in_channels
         half = kernel_size // 2
-        self.proj = ConvModule(in_channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
-        self.horizontal = ConvModule(
+        self.proj = ConvNormAct(in_channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
+        self.horizontal = ConvNormAct(
             out_channels, out_channels, (1, kernel_size), padding=(0, half), groups=out_channels,
             norm_cfg=norm_cfg, act_cfg=None)
-        self.vertical = ConvModule(
+        self.vertical = ConvNormAct(
             out_channels, out_channels, (kernel_size, 1), padding=(half, 0), groups=out_channels,
             norm_cfg=norm_cfg, act_cfg=None)
 

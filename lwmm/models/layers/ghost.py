@@ -5,8 +5,8 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 
+from .conv_norm_act import ConvNormAct
 from .dfc_attention import DFCAttention
 from .se import SqueezeExcite
 from .utils import make_divisible
@@ -51,9 +51,9 @@ class GhostModule(nn.Module):
         check_odd('GhostModule', 'cheap_kernel_size', cheap_kernel_size)
         self.in_channels, self.out_channels = in_channels, out_channels
         intrinsic = math.ceil(out_channels / ratio)
-        self.primary = ConvModule(
+        self.primary = ConvNormAct(
             in_channels, intrinsic, kernel_size, padding=kernel_size // 2, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.cheap = ConvModule(
+        self.cheap = ConvNormAct(
             intrinsic, intrinsic * (ratio - 1), cheap_kernel_size, padding=cheap_kernel_size // 2,
             groups=intrinsic, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.dfc = DFCAttention(in_channels, out_channels, norm_cfg=norm_cfg) if use_dfc else None
@@ -113,7 +113,7 @@ class GhostBottleneck(nn.Module):
         self.ghost1 = GhostModule(in_channels, mid_channels, use_dfc=use_dfc, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.depthwise = None
         if stride > 1:
-            self.depthwise = ConvModule(
+            self.depthwise = ConvNormAct(
                 mid_channels, mid_channels, kernel_size, stride=stride, padding=padding, groups=mid_channels,
                 norm_cfg=norm_cfg, act_cfg=None)
         self.se = None
@@ -124,9 +124,9 @@ class GhostBottleneck(nn.Module):
             self.shortcut = nn.Identity()
         else:
             self.shortcut = nn.Sequential(
-                ConvModule(in_channels, in_channels, kernel_size, stride=stride, padding=padding,
-                           groups=in_channels, norm_cfg=norm_cfg, act_cfg=None),
-                ConvModule(in_channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None))
+                ConvNormAct(in_channels, in_channels, kernel_size, stride=stride, padding=padding,
+                            groups=in_channels, norm_cfg=norm_cfg, act_cfg=None),
+                ConvNormAct(in_channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.ghost1(x)
@@ -135,4 +135,7 @@ class GhostBottleneck(nn.Module):
         if self.se is not None:
             out = self.se(out)
         out = self.ghost2(out)
-        return out + self.shortcut(x)
+        # in place: ``out`` is this block's own fresh tensor, and at batch 1 allocating another map of
+        # this size for the sum costs more than the addition itself in the early, high-resolution blocks
+        out += self.shortcut(x)
+        return out
