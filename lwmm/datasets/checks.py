@@ -50,44 +50,45 @@ def _datasets(node):
             yield from _datasets(child)
 
 
+def _loader_datasets(cfg, loaders):
+    """(loader name, leaf dataset config) for every dataset the named dataloaders of ``cfg`` read."""
+    for loader in loaders:
+        loader_cfg = cfg.get(loader)
+        if loader_cfg:
+            for dataset in _datasets(loader_cfg.get('dataset')):
+                yield loader, dataset
+
+
 def missing_data_paths(cfg, loaders=('train_dataloader', 'val_dataloader', 'test_dataloader')) -> List[str]:
     """Describe each folder or annotation file the config's dataloaders need and that does not exist."""
     problems = []
-    for loader in loaders:
-        loader_cfg = cfg.get(loader)
-        if not loader_cfg:
-            continue
-        for dataset in _datasets(loader_cfg.get('dataset')):
-            root = dataset.get('data_root', '') or ''
-            paths = [root] if root else []
-            ann = dataset.get('ann_file')
-            if ann:
-                paths.append(ann if osp.isabs(ann) else osp.join(root, ann))
-            prefix = dataset.get('data_prefix')
-            if isinstance(prefix, dict):
-                paths.extend(osp.join(root, p) for p in prefix.values() if isinstance(p, str) and p)
-            elif isinstance(prefix, str) and prefix:
-                paths.append(osp.join(root, prefix))
-            for path in paths:
-                if not osp.exists(path):
-                    problems.append(f'{loader}: {path!r} does not exist (dataset {dataset.get("type")}; '
-                                    f'expected layout: {_guess_layout(dataset)})')
-                    break
+    for loader, dataset in _loader_datasets(cfg, loaders):
+        root = dataset.get('data_root', '') or ''
+        paths = [root] if root else []
+        ann = dataset.get('ann_file')
+        if ann:
+            paths.append(ann if osp.isabs(ann) else osp.join(root, ann))
+        prefix = dataset.get('data_prefix')
+        if isinstance(prefix, dict):
+            paths.extend(osp.join(root, p) for p in prefix.values() if isinstance(p, str) and p)
+        elif isinstance(prefix, str) and prefix:
+            paths.append(osp.join(root, prefix))
+        for path in paths:
+            if not osp.exists(path):
+                problems.append(f'{loader}: {path!r} does not exist (dataset {dataset.get("type")}; '
+                                f'expected layout: {_guess_layout(dataset)})')
+                break
     return problems
 
 
 def broken_annotation_files(cfg, loaders=('train_dataloader', 'val_dataloader', 'test_dataloader')) -> List[str]:
     """Describe each JSON annotation file of the config's dataloaders that is empty or incomplete."""
     problems = []
-    for loader in loaders:
-        loader_cfg = cfg.get(loader)
-        if not loader_cfg:
-            continue
-        for dataset in _datasets(loader_cfg.get('dataset')):
-            ann, root = dataset.get('ann_file'), dataset.get('data_root', '') or ''
-            problem = _json_problem(ann if not ann or osp.isabs(ann) else osp.join(root, ann))
-            if problem:
-                problems.append(f'{loader}: {problem}')
+    for loader, dataset in _loader_datasets(cfg, loaders):
+        ann, root = dataset.get('ann_file'), dataset.get('data_root', '') or ''
+        problem = _json_problem(ann if not ann or osp.isabs(ann) else osp.join(root, ann))
+        if problem:
+            problems.append(f'{loader}: {problem}')
     return problems
 
 
