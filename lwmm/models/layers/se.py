@@ -7,20 +7,6 @@ from .conv_norm_act import build_inplace_activation
 from .validation import check_input, check_int
 
 
-def _build_gate(gate_cfg: dict) -> nn.Module:
-    """The gate layer of ``gate_cfg``; mmcv's ``HSigmoid(bias=3, divisor=6)`` as ``nn.Hardsigmoid``.
-
-    Both compute ``clamp((x + 3) / 6, 0, 1)`` and give the same bits, but mmcv's runs it as three operators
-    (add, divide, clamp) where torch has one kernel: at batch 1 the two extra dispatches are a visible part
-    of a small network's SE blocks. Any other gate (other bias, divisor or bounds) is built by mmcv.
-    """
-    hard_sigmoid_defaults = dict(bias=3.0, divisor=6.0, min_value=0.0, max_value=1.0)
-    if gate_cfg.get('type') == 'HSigmoid' and set(gate_cfg) <= {'type', *hard_sigmoid_defaults} and all(
-            gate_cfg.get(key, value) == value for key, value in hard_sigmoid_defaults.items()):
-        return nn.Hardsigmoid()
-    return build_activation_layer(gate_cfg)
-
-
 class SqueezeExcite(nn.Module):
     """Channel gate: global average pool, 1x1 conv down, activation, 1x1 conv up, gate, multiply.
 
@@ -46,7 +32,10 @@ class SqueezeExcite(nn.Module):
         self.squeeze = nn.Conv2d(channels, squeeze_channels, 1, bias=True)
         self.act = build_inplace_activation(act_cfg)  # on the squeezed tensor, made just before
         self.excite = nn.Conv2d(squeeze_channels, channels, 1, bias=True)
-        self.gate = _build_gate(gate_cfg)
+        # mmcv's HSigmoid, not torch's one-operator Hardsigmoid: same forward values, but its gradient
+        # differs in the last bit, and that was enough to move the shapes demo's from-scratch result (bbox
+        # mAP 0.498 -> 0.371 after 7 epochs) for a 0.6 % batch-1 latency gain
+        self.gate = build_activation_layer(gate_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input('SqueezeExcite', x, self.channels)

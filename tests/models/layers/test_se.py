@@ -5,12 +5,10 @@ from mmcv.cnn.bricks.hsigmoid import HSigmoid
 from lwmm.models.layers.se import SqueezeExcite
 
 
-def test_default_gate_is_torch_hardsigmoid_with_mmcv_hsigmoid_values():
+def test_default_gate_is_mmcv_hsigmoid_and_squeeze_act_in_place():
     se = SqueezeExcite(8, 4)
-    assert isinstance(se.gate, nn.Hardsigmoid)
+    assert isinstance(se.gate, HSigmoid)  # see SqueezeExcite: the gradient of torch's Hardsigmoid differs
     assert se.act.inplace  # the squeezed tensor is the block's own
-    x = torch.linspace(-8, 8, 100001)
-    torch.testing.assert_close(se.gate(x), HSigmoid(bias=3.0, divisor=6.0)(x.clone()), rtol=0, atol=0)
 
 
 def test_other_gates_are_built_by_mmcv():
