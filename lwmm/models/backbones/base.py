@@ -54,15 +54,19 @@ class StagedBackbone(BaseModule):
         self.out_stride = out_stride
 
     # -- contract -----------------------------------------------------------------------------------
+    #: output stride of each stage as published (the five-stage mobile layout); families with other
+    #: layouts set their own, or override ``stage_strides`` where the arch decides
+    published_strides: Tuple[int, ...] = (2, 4, 8, 16, 32)
+
     @property
     def stage_strides(self) -> Tuple[int, ...]:
         """Output stride of each stage as published (before any dilation)."""
-        raise NotImplementedError
+        return self.published_strides
 
     @property
     def stage_channels(self) -> Tuple[int, ...]:
-        """Output channels of each stage."""
-        raise NotImplementedError
+        """Output channels of each stage (``self._stage_channels``, which subclasses set as they build)."""
+        return self._stage_channels
 
     @property
     def out_channels(self) -> Tuple[int, ...]:

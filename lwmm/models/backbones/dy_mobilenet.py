@@ -7,7 +7,7 @@ The DY networks are the static networks, built from lwmm's shared blocks, with t
 import copy
 import math
 from numbers import Real
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -140,14 +140,6 @@ class DYMobileNetV2(StagedBackbone):
             rule = dict(skip_first=1, exclude=[] if dynamic_final_conv else [final_name])
         convert_stages(self, K, reduction, temperature, rule)
 
-    @property
-    def stage_strides(self) -> Tuple[int, ...]:
-        return (2, 4, 8, 16, 32)
-
-    @property
-    def stage_channels(self) -> Tuple[int, ...]:
-        return self._stage_channels
-
 
 @MODELS.register_module()
 class DYMobileNetV3(StagedBackbone):
@@ -251,14 +243,6 @@ class DYMobileNetV3(StagedBackbone):
         if rule is None:
             rule = dict(skip_first=1, exclude=[r'\.se\.'])
         convert_stages(self, K, reduction, temperature, rule)
-
-    @property
-    def stage_strides(self) -> Tuple[int, ...]:
-        return (2, 4, 8, 16, 32)
-
-    @property
-    def stage_channels(self) -> Tuple[int, ...]:
-        return self._stage_channels
 
 
 @MODELS.register_module()

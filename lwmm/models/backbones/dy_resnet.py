@@ -72,6 +72,7 @@ class DYResNet(StagedBackbone):
     #: basic blocks per stage
     arch_settings = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2)}
     stage_widths = (64, 128, 256, 512)
+    published_strides = (4, 8, 16, 32)
 
     def __init__(self,
                  depth: int = 18,
@@ -107,10 +108,6 @@ class DYResNet(StagedBackbone):
         if rule is None:
             rule = dict(skip_first=1, exclude=['downsample'])
         convert_stages(self, K, reduction, temperature, rule)
-
-    @property
-    def stage_strides(self) -> Tuple[int, ...]:
-        return (4, 8, 16, 32)
 
     @property
     def stage_channels(self) -> Tuple[int, ...]:

@@ -130,10 +130,6 @@ class GhostNet(StagedBackbone):
     def stage_strides(self) -> Tuple[int, ...]:
         return tuple(2**(index + 1) for index in range(len(self.stages)))
 
-    @property
-    def stage_channels(self) -> Tuple[int, ...]:
-        return self._stage_channels
-
 
 @MODELS.register_module()
 class GhostNetV2(GhostNet):

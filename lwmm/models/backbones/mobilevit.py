@@ -179,10 +179,6 @@ class MobileViT(StagedBackbone):
     def stage_strides(self):
         return self._stage_strides
 
-    @property
-    def stage_channels(self):
-        return self._stage_channels
-
     def dilate_stage(self, stage: nn.Module, first_dilation: int, dilation: int) -> None:
         """As ml-cvnets' DeepLabV3: the strided MV2 block takes ``first_dilation``, later MV2 depthwise convs
         and the local conv of the MobileViT block ``dilation``; fusion conv and patch size are unchanged."""

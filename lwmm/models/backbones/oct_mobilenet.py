@@ -165,14 +165,6 @@ class OctMobileNetV2(StagedBackbone):
         self._stage_channels = self._stage_channels[:-1] + (self.last_channels, )
         self._init_contract()
 
-    @property
-    def stage_strides(self):
-        return (2, 4, 8, 16, 32)
-
-    @property
-    def stage_channels(self):
-        return self._stage_channels
-
     def dilate_stage(self, stage: nn.Module, first_dilation: int, dilation: int) -> None:
         dilate_octave_convs(stage, first_dilation, dilation)
 
