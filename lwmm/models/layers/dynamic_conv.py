@@ -22,6 +22,16 @@ from lwmm.registry import MODELS
 from .validation import check_input, check_int, check_range
 
 
+def _is_graph_capture() -> bool:
+    """Whether ``torch.jit.trace`` (the ONNX export) or ``torch.compile`` is recording the forward.
+
+    Both get the batched path: the batch-1 path writes into a buffer kept on the module, which a trace
+    would freeze as a constant and which, under ``torch.compile``, fails the compiled graph's guards on
+    every call, so that each call recompiles (a DY-MobileNetV2 ran slower compiled than eager).
+    """
+    return torch.jit.is_tracing() or torch.compiler.is_compiling()
+
+
 class KernelAttention(nn.Module):
     """Attention over the K kernels: global average pool, FC, ReLU, FC, softmax(logits / temperature).
 
@@ -204,7 +214,7 @@ class DynamicConv2d(nn.Module):
         self._check_input(x)
         batch, channels, height, width = x.shape
         attention = self.attention(x)
-        if not torch.jit.is_tracing() and batch == 1 and not torch.is_grad_enabled():
+        if not _is_graph_capture() and batch == 1 and not torch.is_grad_enabled():
             # one sample: its own kernel, a plain conv (no batch folded into the groups, no reshapes)
             weight, bias = self._aggregate_in_place(attention)
             return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, self.groups)

@@ -239,6 +239,26 @@ def test_tracing_takes_the_batched_path():
     assert conv._kernel_view is not None and copy.deepcopy(conv)._kernel_view is None
 
 
+@pytest.mark.parametrize('batch', [1, 3])
+def test_compiles_to_one_graph(batch):
+    """torch.compile captures the layer whole, once: the batch-1 path's kept buffer made dynamo break the
+    graph and recompile on every call, so a compiled DY network ran slower than the eager one."""
+    import torch._dynamo
+    torch.manual_seed(0)
+    model = nn.Sequential(DynamicConv2d(8, 16, 3, padding=1), nn.ReLU(),
+                          DynamicConv2d(16, 16, 3, padding=1, groups=16)).eval()
+    x = torch.randn(batch, 8, 10, 10)
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    compiled = torch.compile(model, backend='eager', fullgraph=True)
+    with torch.inference_mode():
+        expected = model(x)
+        for _ in range(3):
+            torch.testing.assert_close(compiled(x), expected)
+    assert torch._dynamo.utils.counters['stats']['unique_graphs'] == 1
+    torch._dynamo.reset()
+
+
 def test_built_by_mmcv_conv_module():
     from mmcv.cnn import ConvModule
     module = ConvModule(8, 16, 3, stride=2, padding=1, conv_cfg=dict(type='lwmm.DynamicConv2d', K=2),
