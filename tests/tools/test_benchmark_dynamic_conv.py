@@ -42,3 +42,35 @@ def test_layer_table_runs(tool, monkeypatch, capsys):
     tool.main()
     out = capsys.readouterr().out
     assert out.count('| 1x1 conv 8->16 @7 |') == 2 and 'latency / MAC' in out
+
+
+def test_read_floor_is_the_extra_parameters_at_the_read_bandwidth(tool):
+    static = torch.nn.Conv2d(8, 16, 3, bias=False)
+    dynamic = tool.DynamicConv2d(8, 16, 3, bias=False, K=4)
+    floor = tool.read_floor(static, dynamic, static_ms=2.0, mac_overhead=0.05, repeats=3, clock=time.perf_counter)
+    extra = sum(p.numel() for p in dynamic.parameters()) - static.weight.numel()
+    assert floor['extra_params'] == extra == 3 * 16 * 8 * 9 + 8 * 2 + 2 + 2 * 4 + 4
+    assert floor['bandwidth'] > 0
+    assert floor['floor_ms'] == pytest.approx(extra * 4 / floor['bandwidth'] * 1e3)
+    assert floor['floor'] == pytest.approx(floor['floor_ms'] / 2.0)
+    assert floor['goal'] == pytest.approx(0.1) and floor['goal_ms'] == pytest.approx(0.2)
+
+
+def test_compiled_network_rows_and_floor_are_printed(tool, monkeypatch, capsys):
+    """--compile adds a row for the compiled pair, whose MACs are counted through the wrapped models."""
+    import functools
+
+    def tiny_pair():
+        return tuple(torch.nn.Sequential(conv(3, 8, 3, stride=8, bias=False), torch.nn.AdaptiveAvgPool2d(1)).eval()
+                     for conv in (torch.nn.Conv2d, tool.DynamicConv2d))
+
+    monkeypatch.setattr(tool, 'network_pair', tiny_pair)
+    monkeypatch.setattr(torch, 'compile', functools.partial(torch.compile, backend='eager'))
+    monkeypatch.setattr(sys, 'argv', ['benchmark_dynamic_conv.py', '--no-layers', '--compile', '--batch-sizes', '1',
+                                      '--repeats', '2', '--warmup', '1'])
+    tool.main()
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith(('| DY-', '| the same'))]
+    assert len(rows) == 2 and rows[1].startswith('| the same, torch.compile | 1 |')
+    assert rows[0].split('|')[6:8] == rows[1].split('|')[6:8]  # the same MAC counts
+    assert 'The floor at batch 1' in out

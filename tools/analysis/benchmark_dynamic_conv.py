@@ -6,7 +6,14 @@ Pairs, each run in one process with a fixed thread count, randomly initialised, 
   ResNet-18 (each with BN-style ``bias=False``), at every batch size;
 - DY-MobileNetV2 x1.0 (``lwmm.DYMobileNetV2``) vs MobileNetV2 x1.0 (``mmpretrain.MobileNetV2``), as
   classifiers (backbone + global pool + 1000-way linear);
+- with ``--compile``, the same two classifiers compiled by ``torch.compile`` (inductor), each timed after
+  its compilation;
 - with ``--breakdown``, where the batch-1 time of DY-MobileNetV2's dynamic convs goes (:func:`breakdown`).
+
+It also prints a lower bound that no fp32 implementation on this machine can beat at batch 1 (:func:`read_floor`):
+every image must read all of the dynamic network's parameters (the K kernels and the attention), and the
+time to read the parameters it has beyond the static network's, at this machine's measured read bandwidth,
+is set against the static network's latency and against the goal.
 
 For each pair and batch size: ``--warmup`` runs, then the median of ``--repeats`` timed runs taken in
 alternation (static, dynamic, static, ...), which keeps the two comparable on a loaded machine. MACs are
@@ -51,6 +58,8 @@ def parse_args():
     parser.add_argument('--breakdown', action='store_true',
                         help='also time, at batch 1, the parts of DY-MobileNetV2 x1.0\'s dynamic convs (attention, '
                         'aggregation) against static convs of the same shapes, each layer on its own input')
+    parser.add_argument('--compile', action='store_true',
+                        help='also time both classifiers compiled by torch.compile (inductor; about a minute to compile)')
     parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
                         help="'wall': elapsed time; 'cpu': CPU time of the timing thread, which a loaded, shared "
                         "machine disturbs less (only with --threads 1, where all the work runs on that thread)")
@@ -135,6 +144,40 @@ def breakdown(model: nn.Module, inputs: torch.Tensor, warmup: int, repeats: int,
     return dict(layers=len(layers), **{name: statistics.median(t) * 1e3 for name, t in zip(parts, times)})
 
 
+def read_bandwidth(num_bytes: int, repeats: int, clock) -> float:
+    """Bytes per second at which one ``sum`` reads an fp32 buffer of ``num_bytes`` (the median of ``repeats``)."""
+    buffer = torch.rand(num_bytes // 4)
+    seconds = statistics.median(time_interleaved([buffer.sum], 3, repeats, clock)[0])
+    return buffer.numel() * 4 / seconds
+
+
+def read_floor(static: nn.Module, dynamic: nn.Module, static_ms: float, mac_overhead: float, repeats: int,
+               clock) -> dict:
+    """The batch-1 latency overhead that reading the dynamic network's extra parameters alone costs.
+
+    Whatever the implementation, each image's kernels are aggregated from all K kernels, so every
+    parameter is read once per image; this is the time to read the parameters the dynamic network has
+    beyond the static one, at the read bandwidth ``sum`` reaches on a buffer of that size (a favourable
+    figure: nothing else is done with the data). Pooling, the FC arithmetic and per-operator costs come
+    on top.
+    """
+    extra = sum(p.numel() for p in dynamic.parameters()) - sum(p.numel() for p in static.parameters())
+    bandwidth = read_bandwidth(extra * 4, repeats, clock)
+    floor_ms = extra * 4 / bandwidth * 1e3
+    return dict(extra_params=extra, bandwidth=bandwidth, floor_ms=floor_ms, floor=floor_ms / static_ms,
+                goal=2 * mac_overhead, goal_ms=2 * mac_overhead * static_ms)
+
+
+def compiled_pair():
+    """``network_pair`` compiled by ``torch.compile`` and run once (which compiles them)."""
+    static, dynamic = network_pair()
+    compiled = torch.compile(static), torch.compile(dynamic)
+    with torch.inference_mode():
+        for model in compiled:
+            model(torch.randn(1, 3, 224, 224))
+    return compiled
+
+
 def macs(model: nn.Module, shape) -> int:
     return count_complexity(model, shape)['macs']
 
@@ -152,8 +195,12 @@ def main():
     if not args.no_networks:
         pairs.append(('DY-MobileNetV2 x1.0 vs MobileNetV2 x1.0 (classifiers)', *network_pair(), (3, 224, 224),
                       True))
+        if args.compile:
+            pairs.append(('the same, torch.compile', *compiled_pair(), (3, 224, 224), True))
+    floor = None
     for name, static, dynamic, shape, is_network in pairs:
-        static_macs, dynamic_macs = macs(static, (1, *shape)), macs(dynamic, (1, *shape))
+        # a compiled model is counted through the model it wraps
+        static_macs, dynamic_macs = (macs(getattr(m, '_orig_mod', m), (1, *shape)) for m in (static, dynamic))
         mac_overhead = dynamic_macs / static_macs - 1
         for batch in args.batch_sizes:
             repeats = args.repeats
@@ -166,6 +213,8 @@ def main():
             rows.append((name, batch, static_ms, dynamic_ms, latency_overhead, static_macs, dynamic_macs,
                          mac_overhead, ratio))
             print(f'# {name} batch {batch}: {static_ms:.3f} ms vs {dynamic_ms:.3f} ms', flush=True)
+            if is_network and batch == 1 and floor is None:
+                floor = read_floor(static, dynamic, static_ms, mac_overhead, args.repeats, clock)
 
     print(f'\nCPU, {args.threads} thread(s), {args.clock} clock, torch {torch.__version__}, median of '
           f'{args.repeats} runs (networks at batch > 1: {args.network_repeats or args.repeats})\n')
@@ -175,6 +224,13 @@ def main():
     for name, batch, s_ms, d_ms, lat, s_macs, d_macs, mac, ratio in rows:
         print(f'| {name} | {batch} | {s_ms:.3f} | {d_ms:.3f} | {lat * 100:+.1f} % | {s_macs / 1e6:.2f}M | '
               f'{d_macs / 1e6:.2f}M | {mac * 100:+.2f} % | {ratio:.1f} |')
+
+    if floor is not None:
+        print(f'\nThe floor at batch 1: DY-MobileNetV2 x1.0 has {floor["extra_params"] / 1e6:.2f}M parameters more '
+              f'than MobileNetV2 x1.0, and every image reads them all; at the {floor["bandwidth"] / 1e9:.1f} GB/s one '
+              f'sum reads an fp32 buffer of that size here, that alone takes {floor["floor_ms"]:.2f} ms, '
+              f'{floor["floor"] * 100:+.1f} % of the static network\'s batch-1 latency, against a goal of '
+              f'{floor["goal"] * 100:+.1f} % ({floor["goal_ms"]:.2f} ms: twice the MAC overhead).')
 
     if args.breakdown:
         dynamic = network_pair()[1]
