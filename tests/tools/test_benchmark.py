@@ -1,6 +1,5 @@
 """tools/analysis/benchmark.py: pairing with the references, ratios, and one quick run's outputs."""
 import glob
-import importlib.util
 import json
 import os.path as osp
 
@@ -11,16 +10,9 @@ GHOSTNET = osp.join(ROOT, 'configs', 'cls', 'ghostnet-0.5x_in1k.py')
 SSDLITE = osp.join(ROOT, 'configs', 'det', 'ssdlite_ghostnetv2_coco.py')
 
 
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, 'tools', 'analysis', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
-def benchmark():
-    return _load_tool('benchmark')
+def benchmark(load_tool):
+    return load_tool('tools/analysis/benchmark.py')
 
 
 @pytest.mark.parametrize('stem, expected', [
@@ -82,7 +74,7 @@ def test_bad_selection(benchmark):
         benchmark.parse_args(['--clock', 'cpu', '--threads', '2'])
 
 
-def test_model_zoo_reads_eager_batch1(tmp_path):
+def test_model_zoo_reads_eager_batch1(load_tool, tmp_path):
     """model_zoo takes each config's eager batch-1 latency from the benchmark's records of all modes."""
     records = [dict(task='cls', config='configs/cls/a.py', mode=mode, batch=batch, latency_ms=ms)
                for mode, batch, ms in (('eager', 1, 5.0), ('fused', 1, 4.0), ('eager', 32, 90.0),
@@ -91,7 +83,7 @@ def test_model_zoo_reads_eager_batch1(tmp_path):
                 dict(task='train', config='configs/cls/a.py', mode='train', batch=16, images_per_s=30.0)]
     path = tmp_path / 'latest.json'
     path.write_text(json.dumps(dict(meta={}, results=records)))
-    assert _load_tool('model_zoo').load_latency(str(path)) == {'configs/cls/a.py': 5.0}
+    assert load_tool('tools/analysis/model_zoo.py').load_latency(str(path)) == {'configs/cls/a.py': 5.0}
 
 
 # A real run costs ~20 s of CPU (imports, two exports, two training subprocesses), more on a loaded machine.
@@ -162,9 +154,9 @@ def test_quick_run_files(quick_run):
 
 
 @pytest.mark.slow
-def test_model_zoo_reads_latest(quick_run):
+def test_model_zoo_reads_latest(load_tool, quick_run):
     payload, out_dir = quick_run
-    latency = _load_tool('model_zoo').load_latency(osp.join(out_dir, 'latest.json'))
+    latency = load_tool('tools/analysis/model_zoo.py').load_latency(osp.join(out_dir, 'latest.json'))
     eager = next(r for r in payload['results'] if r['model'] == 'ghostnet-0.5x_in1k' and r['mode'] == 'eager')
     assert latency['configs/cls/ghostnet-0.5x_in1k.py'] == eager['latency_ms']  # eager, batch 1
     assert 'configs/det/ssdlite_ghostnetv2_coco.py' in latency

@@ -1,6 +1,4 @@
 """tools/analysis/benchmark_dynamic_conv.py: the per-part breakdown and one tiny run of the layer table."""
-import importlib.util
-import os.path as osp
 import sys
 import time
 
@@ -9,16 +7,10 @@ import torch
 
 from lwmm.models.backbones.dy_mobilenet import DYMobileNetV2
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 
 @pytest.fixture(scope='module')
-def tool():
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_dynamic_conv', osp.join(ROOT, 'tools', 'analysis', 'benchmark_dynamic_conv.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('tools/analysis/benchmark_dynamic_conv.py')
 
 
 def test_breakdown_times_every_dynamic_conv(tool):

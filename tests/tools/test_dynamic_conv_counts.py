@@ -1,8 +1,5 @@
 """tools/analysis/dynamic_conv_counts.py: its counter equals count_complexity of the built DY classifiers,
 and the lwmm rule meets the DY-CNN paper's rows as docs/dynamic_conv.md states."""
-import importlib.util
-import os.path as osp
-
 import pytest
 import torch.nn as nn
 
@@ -10,16 +7,10 @@ from lwmm.analysis import count_complexity
 from lwmm.models.backbones.dy_mobilenet import DYMobileNetV2, DYMobileNetV3
 from lwmm.models.backbones.dy_resnet import DYResNet
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 
 @pytest.fixture(scope='module')
-def tool():
-    spec = importlib.util.spec_from_file_location(
-        'dynamic_conv_counts', osp.join(ROOT, 'tools', 'analysis', 'dynamic_conv_counts.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('tools/analysis/dynamic_conv_counts.py')
 
 
 @pytest.mark.parametrize('network, build', [

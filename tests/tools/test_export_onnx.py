@@ -4,7 +4,6 @@ Each export loads a checkpoint whose BatchNorms were randomised (a fresh BN is n
 would hide a wrong fold), lets the tool fold, export and check, and then compares the ONNX Runtime output
 with the *unfused* model's: max|ort - torch| <= 1e-5 + 1e-4 * max|torch| on every output.
 """
-import importlib.util
 import os.path as osp
 import runpy
 import sys
@@ -19,11 +18,8 @@ TOOL = osp.join(ROOT, 'tools', 'deploy', 'export_onnx.py')
 
 
 @pytest.fixture(scope='module')
-def tool():
-    spec = importlib.util.spec_from_file_location('export_onnx', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('tools/deploy/export_onnx.py')
 
 
 def _config(name):
@@ -179,12 +175,9 @@ def test_command_line_error_exit(tmp_path, monkeypatch, capsys):
     assert 'error: checkpoint' in capsys.readouterr().err
 
 
-def test_deploy_errors_table(tmp_path):
+def test_deploy_errors_table(load_tool, tmp_path):
     """tools/deploy/deploy_errors.py (the table of docs/deploy.md) on one small backbone."""
-    spec = importlib.util.spec_from_file_location('deploy_errors', osp.join(ROOT, 'tools', 'deploy',
-                                                                             'deploy_errors.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool('tools/deploy/deploy_errors.py')
     out = tmp_path / 'table.md'
     rows = module.main(['--size', '64', '--only', 'MobileViT-XXS', '--out', str(out)])
     assert len(rows) == 1 and rows[0]['left'] == 0

@@ -1,5 +1,4 @@
 """tools/analysis/get_flops.py and lwmm.analysis.config_complexity on configs of the three tasks."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -8,20 +7,13 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, 'tools', 'analysis', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _config(path):
     return osp.join(ROOT, 'configs', path)
 
 
 @pytest.fixture(scope='module')
-def get_flops():
-    return _load_tool('get_flops')
+def get_flops(load_tool):
+    return load_tool('tools/analysis/get_flops.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,6 +1,5 @@
 """tools/demo/image_demo.py: one picture per image for a classifier, a detector and a segmentor."""
 import glob
-import importlib.util
 import os.path as osp
 
 import mmcv
@@ -16,11 +15,9 @@ CONFIGS = {
 }
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('image_demo', osp.join(ROOT, 'tools/demo/image_demo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/demo/image_demo.py')
 
 
 @pytest.fixture(scope='module')
@@ -45,35 +42,34 @@ def images(shapes_root, task):
 
 
 @pytest.mark.parametrize('task', sorted(CONFIGS))
-def test_draws_prediction_on_the_image(shapes_root, checkpoints, tmp_path, task):
+def test_draws_prediction_on_the_image(tool, shapes_root, checkpoints, tmp_path, task):
     image = images(shapes_root, task)[0]
     out = str(tmp_path / f'{task}.png')
     extra = ['--score-thr', '0'] if task == 'det' else []
-    load_tool().main([image, osp.join(ROOT, CONFIGS[task]), checkpoints[task], '--out', out, *extra])
+    tool.main([image, osp.join(ROOT, CONFIGS[task]), checkpoints[task], '--out', out, *extra])
     drawn, original = mmcv.imread(out), mmcv.imread(image)
     assert drawn.shape == original.shape
     # labels, boxes (every box drawn at threshold 0) or the blended mask change the picture
     assert np.abs(drawn.astype(int) - original.astype(int)).mean() > 1
 
 
-def test_detection_threshold_hides_low_scores(shapes_root, checkpoints, tmp_path):
+def test_detection_threshold_hides_low_scores(tool, shapes_root, checkpoints, tmp_path):
     """At threshold 1 no random-init box qualifies: the picture is the image, apart from PNG vs JPEG decode."""
     image = images(shapes_root, 'det')[0]
     out = str(tmp_path / 'none.png')
-    load_tool().main([image, osp.join(ROOT, CONFIGS['det']), checkpoints['det'], '--out', out, '--score-thr', '1'])
+    tool.main([image, osp.join(ROOT, CONFIGS['det']), checkpoints['det'], '--out', out, '--score-thr', '1'])
     assert np.abs(mmcv.imread(out).astype(int) - mmcv.imread(image).astype(int)).max() <= 1
 
 
-def test_folder_in_folder_out(shapes_root, checkpoints, tmp_path):
+def test_folder_in_folder_out(tool, shapes_root, checkpoints, tmp_path):
     folder = osp.dirname(images(shapes_root, 'cls')[0])
     out = tmp_path / 'pictures'
-    load_tool().main([folder, osp.join(ROOT, CONFIGS['cls']), checkpoints['cls'], '--out', str(out), '--topk', '2'])
+    tool.main([folder, osp.join(ROOT, CONFIGS['cls']), checkpoints['cls'], '--out', str(out), '--topk', '2'])
     expected = sorted(osp.splitext(osp.basename(p))[0] + '.png' for p in images(shapes_root, 'cls'))
     assert sorted(p.name for p in out.iterdir()) == expected
 
 
-def test_clear_errors(shapes_root, checkpoints, tmp_path):
-    tool = load_tool()
+def test_clear_errors(tool, shapes_root, checkpoints, tmp_path):
     image = images(shapes_root, 'cls')[0]
     config = osp.join(ROOT, CONFIGS['cls'])
     with pytest.raises(FileNotFoundError, match='missing.jpg'):

@@ -1,5 +1,4 @@
 """tools/analysis/model_zoo.py: the table, the marker replacement and the latency file."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -10,11 +9,8 @@ GHOSTNET = osp.join(ROOT, 'configs', 'cls', 'ghostnet-0.5x_in1k.py')
 
 
 @pytest.fixture(scope='module')
-def model_zoo():
-    spec = importlib.util.spec_from_file_location('model_zoo', osp.join(ROOT, 'tools', 'analysis', 'model_zoo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def model_zoo(load_tool):
+    return load_tool('tools/analysis/model_zoo.py')
 
 
 def test_replace_between_markers(model_zoo):

@@ -1,20 +1,14 @@
 """tools/analysis/plot_curves.py on synthetic mmengine scalar logs."""
-import importlib.util
 import json
-import os.path as osp
 
 import mmcv
 import numpy as np
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('plot_curves', osp.join(ROOT, 'tools/analysis/plot_curves.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/analysis/plot_curves.py')
 
 
 def write_run(work_dir, timestamp, lines):
@@ -43,9 +37,9 @@ def work_dirs(tmp_path):
     return first, second
 
 
-def test_overlays_runs_against_iterations(work_dirs, tmp_path):
+def test_overlays_runs_against_iterations(tool, work_dirs, tmp_path):
     out = str(tmp_path / 'curves.png')
-    result = load_tool().main([str(work_dirs[0]), str(work_dirs[1]), '--keys', 'loss', 'bbox_mAP', '--out', out])
+    result = tool.main([str(work_dirs[0]), str(work_dirs[1]), '--keys', 'loss', 'bbox_mAP', '--out', out])
     picture = mmcv.imread(out)
     assert picture.shape[:2] == (2 * 200, 480) and picture.std() > 5  # 6 x 2.5 inches per key at 80 dpi
     xs, ys = result['series'][('run_b', 'loss')]
@@ -54,17 +48,17 @@ def test_overlays_runs_against_iterations(work_dirs, tmp_path):
     assert xs.tolist() == [10, 20, 30] and np.allclose(ys, [0.1, 0.2, 0.3])
 
 
-def test_epoch_axis_and_a_scalars_file(work_dirs, tmp_path):
+def test_epoch_axis_and_a_scalars_file(tool, work_dirs, tmp_path):
     scalars = str(work_dirs[0] / '20260101_000000' / 'vis_data' / 'scalars.json')
-    result = load_tool().main([scalars, '--keys', 'loss', 'coco/bbox_mAP', '--x', 'epoch', '--labels', 'a',
-                               '--out', str(tmp_path / 'epoch.png')])
+    result = tool.main([scalars, '--keys', 'loss', 'coco/bbox_mAP', '--x', 'epoch', '--labels', 'a',
+                        '--out', str(tmp_path / 'epoch.png')])
     xs, _ = result['series'][('a', 'loss')]
     assert xs.tolist() == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
     assert result['series'][('a', 'coco/bbox_mAP')][0].tolist() == [1, 2, 3]
 
 
-def test_unknown_key_lists_the_available_ones(work_dirs, tmp_path):
+def test_unknown_key_lists_the_available_ones(tool, work_dirs, tmp_path):
     with pytest.raises(ValueError, match=r"key 'acc' .*available keys: coco/bbox_mAP, loss, lr"):
-        load_tool().main([str(work_dirs[0]), '--keys', 'acc', '--out', str(tmp_path / 'x.png')])
+        tool.main([str(work_dirs[0]), '--keys', 'acc', '--out', str(tmp_path / 'x.png')])
     with pytest.raises(FileNotFoundError, match='no <timestamp>/vis_data/scalars.json'):
-        load_tool().main([str(tmp_path), '--keys', 'loss', '--out', str(tmp_path / 'x.png')])
+        tool.main([str(tmp_path), '--keys', 'loss', '--out', str(tmp_path / 'x.png')])

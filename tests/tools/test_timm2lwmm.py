@@ -1,4 +1,3 @@
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -7,13 +6,15 @@ import torch
 from mmengine.runner import load_checkpoint
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-spec = importlib.util.spec_from_file_location('timm2lwmm', osp.join(ROOT, 'tools/model_converters/timm2lwmm.py'))
-timm2lwmm = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(timm2lwmm)
+
+
+@pytest.fixture(scope='module')
+def timm2lwmm(load_tool):
+    return load_tool('tools/model_converters/timm2lwmm.py')
 
 
 @pytest.mark.parametrize('name', ['ghostnet_050', 'mobilevit_xxs'])
-def test_converted_checkpoint_loads_strictly_and_matches(tmp_path, name):
+def test_converted_checkpoint_loads_strictly_and_matches(timm2lwmm, tmp_path, name):
     reference = timm.create_model(name).eval()
     src, dst = tmp_path / 'timm.pth', tmp_path / 'lwmm.pth'
     torch.save(reference.state_dict(), src)
@@ -29,20 +30,20 @@ def test_converted_checkpoint_loads_strictly_and_matches(tmp_path, name):
     assert (got - expected).abs().max() < 1e-4
 
 
-def test_unknown_model_lists_known(tmp_path):
+def test_unknown_model_lists_known(timm2lwmm, tmp_path):
     torch.save({}, tmp_path / 'x.pth')
     with pytest.raises(ValueError, match='ghostnet_100'):
         timm2lwmm.main(['--model', 'resnet50', str(tmp_path / 'x.pth'), str(tmp_path / 'y.pth')])
 
 
-def test_mismatched_state_dict(tmp_path):
+def test_mismatched_state_dict(timm2lwmm, tmp_path):
     torch.save(timm.create_model('ghostnet_050').state_dict(), tmp_path / 'x.pth')
     with pytest.raises(ValueError):
         timm2lwmm.main(['--model', 'ghostnet_100', str(tmp_path / 'x.pth'), str(tmp_path / 'y.pth')])
     assert not (tmp_path / 'y.pth').exists()
 
 
-def test_corrupt_source(tmp_path):
+def test_corrupt_source(timm2lwmm, tmp_path):
     (tmp_path / 'x.pth').write_bytes(b'not a checkpoint')
     with pytest.raises(ValueError, match='not a readable torch checkpoint'):
         timm2lwmm.main(['--model', 'ghostnet_100', str(tmp_path / 'x.pth'), str(tmp_path / 'y.pth')])

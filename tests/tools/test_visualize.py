@@ -1,7 +1,6 @@
 """tools/analysis/visualize.py and lwmm.analysis.visualize: each analysis on the shapes data, random-init
 models from the demo configs, small images."""
 import glob
-import importlib.util
 import math
 import os.path as osp
 
@@ -27,11 +26,9 @@ def model_of(config):
     return _models[config]
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('visualize_tool', osp.join(ROOT, 'tools/analysis/visualize.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/analysis/visualize.py')
 
 
 @pytest.fixture(scope='module')
@@ -51,11 +48,11 @@ def check_png(path, rows, cols):
 
 
 # -- GhostNet ------------------------------------------------------------------------------------------------
-def test_ghost_maps_png_through_the_tool(image, tmp_path):
+def test_ghost_maps_png_through_the_tool(tool, image, tmp_path):
     out = str(tmp_path / 'ghost.png')
-    result = load_tool().main(['ghost', osp.join(ROOT, 'configs/demo/ssdlite_ghostnetv2_shapes.py'), '--image',
-                               image, '--out', out, '--size', '64', '--num-maps', '3',
-                               '--layer', 'backbone.stages.2.0.ghost1'])
+    result = tool.main(['ghost', osp.join(ROOT, 'configs/demo/ssdlite_ghostnetv2_shapes.py'), '--image',
+                        image, '--out', out, '--size', '64', '--num-maps', '3',
+                        '--layer', 'backbone.stages.2.0.ghost1'])
     assert result['layer'] == 'stages.2.0.ghost1'
     check_png(out, rows=2, cols=4)  # intrinsic row + one ghost row (ratio 2); input + 3 maps
     assert all(-1 <= r <= 1 for r in result['correlations'])
@@ -198,8 +195,8 @@ def test_mobilevit_attention_png(image, tmp_path):
         V.mobilevit_attention(model_of('mobilevit-xxs_shapes.py'), image, out, head=7, size=(64, 64))
 
 
-def test_layers_command_lists_each_analysis(capsys):
-    load_tool().main(['layers', osp.join(ROOT, 'configs/demo/ssdlite_ghostnetv2_shapes.py')])
+def test_layers_command_lists_each_analysis(tool, capsys):
+    tool.main(['layers', osp.join(ROOT, 'configs/demo/ssdlite_ghostnetv2_shapes.py')])
     printed = capsys.readouterr().out
     assert 'ghost:' in printed and 'dfc:' in printed and 'stages.1.1.ghost1.dfc' in printed
     assert 'octave:' not in printed
