@@ -24,6 +24,8 @@ def benchmark(load_tool):
     ('dy-mobilenetv2-0.35x_in1k', [('mmpretrain:mobilenet-v2-0.35x', 'baseline')]),
     ('dy-mobilenetv3-small_in1k', [('timm:mobilenetv3_small_100', 'baseline'),
                                    ('mmpretrain:mobilenet-v3-small', 'baseline')]),
+    ('dy-mobilenetv3-large_in1k', [('timm:mobilenetv3_large_100', 'baseline'),
+                                   ('mmpretrain:mobilenet-v3-large', 'baseline')]),
     ('oct-resnet50-a0.5_in1k', [('mmpretrain:resnet50', 'baseline')]),
     ('oct-mobilenetv2_in1k', [('mmpretrain:mobilenet-v2-1.0x', 'baseline')]),
     ('dy-resnet10_in1k', []),  # mmpretrain has no ResNet-10

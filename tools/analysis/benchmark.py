@@ -97,6 +97,10 @@ MMPRETRAIN_REFERENCES = {
     'mobilenet-v3-small': (dict(type='MobileNetV3', arch='small'),
                            dict(type='StackedLinearClsHead', num_classes=1000, in_channels=576, mid_channels=[1024],
                                 act_cfg=dict(type='HSwish'))),
+    # and its MobileNetV3-Large classifier head: 960 -> 1280 (hard-swish) -> 1000
+    'mobilenet-v3-large': (dict(type='MobileNetV3', arch='large'),
+                           dict(type='StackedLinearClsHead', num_classes=1000, in_channels=960, mid_channels=[1280],
+                                act_cfg=dict(type='HSwish'))),
     'resnet18': (dict(type='ResNet', depth=18), _linear_head(512)),
     'resnet50': (dict(type='ResNet', depth=50), _linear_head(2048)),
 }
@@ -107,6 +111,7 @@ MMPRETRAIN_REFERENCES = {
 BASELINES = [
     (r'^dy-mobilenetv2-(?P<w>[\d.]+)x_', ['mmpretrain:mobilenet-v2-{w}x']),
     (r'^dy-mobilenetv3-small_', ['timm:mobilenetv3_small_100', 'mmpretrain:mobilenet-v3-small']),
+    (r'^dy-mobilenetv3-large_', ['timm:mobilenetv3_large_100', 'mmpretrain:mobilenet-v3-large']),
     (r'^dy-resnet18_', ['mmpretrain:resnet18']),
     (r'^oct-resnet50-', ['mmpretrain:resnet50']),
     (r'^oct-mobilenetv2_', ['mmpretrain:mobilenet-v2-1.0x']),
