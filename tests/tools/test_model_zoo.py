@@ -64,3 +64,10 @@ def test_latency_formats(model_zoo, tmp_path):
 def test_published_rows_name_existing_configs(model_zoo):
     for stem in model_zoo.PUBLISHED:
         assert osp.isfile(osp.join(ROOT, 'configs', 'cls', f'{stem}.py')), stem
+
+
+def test_unpublished_model_has_a_name_and_no_paper_figures(model_zoo):
+    row = ('configs/cls/dy-mobilenetv3-large_in1k.py', dict(input_shape=(1, 3, 224, 224), params=11.4e6, macs=224e6))
+    table = model_zoo.make_table([row])
+    assert '| DY-MobileNetV3-Large |' in table and '| 224.0M | - | - | - |' in table
+    assert 'Paper figures' not in table

@@ -38,8 +38,8 @@ _MEBI = 2 ** 20 / 1e6
 _OCTCONV = 'OctConv (Chen et al., ICCV 2019; Oct-ResNet-50 MACs about, alpha 0.5 from the official README: 2.367G)'
 
 #: Published figures per config: (model name, params in M, MACs in M, source), as listed in the design
-#: document (/work/shared/DESIGN.md, "Published numbers to match"). Approximate MACs (MobileViT,
-#: Oct-ResNet-50) are the papers' rounded figures.
+#: document (/work/shared/DESIGN.md, "Published numbers to match"); None where the paper has no such
+#: model. Approximate MACs (MobileViT, Oct-ResNet-50) are the papers' rounded figures.
 PUBLISHED = {
     'ghostnet-0.5x_in1k': ('GhostNet 0.5x', 2.6, 42, _GHOSTNET),
     'ghostnet-1.0x_in1k': ('GhostNet 1.0x', 5.2, 141, _GHOSTNET),
@@ -55,6 +55,7 @@ PUBLISHED = {
     'dy-mobilenetv2-0.5x_in1k': ('DY-MobileNetV2 x0.5', 4.0, 101.4, _DYCNN),
     'dy-mobilenetv2-0.35x_in1k': ('DY-MobileNetV2 x0.35', 2.8, 62.0, _DYCNN),
     'dy-mobilenetv3-small_in1k': ('DY-MobileNetV3-Small', 4.8, 68.5, _DYCNN),
+    'dy-mobilenetv3-large_in1k': ('DY-MobileNetV3-Large', None, None, None),  # not in the paper
     'dy-resnet18_in1k': ('DY-ResNet-18', round(42.7 * _MEBI, 2), 1850, _DYCNN_RESNET),
     'dy-resnet10_in1k': ('DY-ResNet-10', round(18.6 * _MEBI, 2), 910, _DYCNN_RESNET),
     'oct-resnet50-a0.125_in1k': ('Oct-ResNet-50 (alpha 0.125)', 25.6, 3600, _OCTCONV),
@@ -142,7 +143,7 @@ def make_table(rows, link_dir=ROOT, latency=None):
                      f"{_fmt_macs(result['macs'])} | {'-' if p_params is None else f'{p_params:g}'} | "
                      f"{'-' if p_macs is None else _fmt_published(p_macs)} | {_latency_of(config, latency)} |")
     sources = sorted({PUBLISHED[osp.splitext(osp.basename(c))[0]][3] for c, _ in rows
-                      if osp.splitext(osp.basename(c))[0] in PUBLISHED})
+                      if PUBLISHED.get(osp.splitext(osp.basename(c))[0], (None, ) * 4)[3]})
     if latency:
         lines += ['', 'CPU latency: eager PyTorch, batch 1, 1 thread, median, from the last run of '
                   'tools/analysis/benchmark.py (docs/benchmarks.md gives the machine, the command and the '
