@@ -71,3 +71,14 @@ def test_unpublished_model_has_a_name_and_no_paper_figures(model_zoo):
     table = model_zoo.make_table([row])
     assert '| DY-MobileNetV3-Large |' in table and '| 224.0M | - | - | - |' in table
     assert 'Paper figures' not in table
+
+
+def test_readme_and_docs_tables_agree():
+    """README.md and docs/model_zoo.md carry the same generated table (docs/ once kept a stale one)."""
+
+    def table(path, link_prefix):
+        text = open(osp.join(ROOT, path)).read()
+        body = text.split('<!-- model-zoo:start -->')[1].split('<!-- model-zoo:end -->')[0]
+        return body.replace(f']({link_prefix}configs/', '](configs/').strip()
+
+    assert table('README.md', '') == table('docs/model_zoo.md', '../')
