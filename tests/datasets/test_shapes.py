@@ -1,3 +1,4 @@
+import glob
 import json
 import os
 import os.path as osp
@@ -39,6 +40,16 @@ def test_imagenet_folders(shapes_root):
     lines = open(osp.join(root, 'meta', 'val.txt')).read().split('\n')
     rel, label = lines[0].split()
     assert osp.isfile(osp.join(root, 'val', rel)) and rel.startswith(CLASSES[int(label)])
+
+
+def test_imagenet_shapes_are_bright_on_dark(shapes_root):
+    """The classification layout keeps one contrast polarity, which from-scratch classifiers need to learn
+    from 400 images (lwmm/datasets/shapes.py, write_imagenet)."""
+    paths = sorted(glob.glob(osp.join(shapes_root, 'imagenet', 'train', '*', '*.jpg')))
+    assert paths
+    for path in paths:
+        grey = cv2.imread(path).mean(2)
+        assert np.median(grey) < 110 and np.percentile(grey, 99.5) > 150, path
 
 
 def test_same_seed_same_bytes(tmp_path):
