@@ -216,3 +216,18 @@ def test_wrapper_keeps_the_wrapped_contract():
     assert type(inner.conv1.conv) is nn.Conv2d
     wrapped.init_weights()
     assert {m.num_kernels for m in wrapped.modules() if isinstance(m, DynamicConv2d)} == {3}
+
+
+@pytest.mark.parametrize('cls, kwargs', [(DYMobileNetV2, dict(widen_factor=0.35)), (DYMobileNetV3, dict(arch='small'))])
+def test_compiles_to_one_graph(cls, kwargs):
+    """torch.compile captures a whole DY backbone in one graph (no graph break in any dynamic conv)."""
+    import torch._dynamo
+    torch.manual_seed(0)
+    model = cls(out_indices=(2, 4), **kwargs).eval()
+    x = torch.randn(1, 3, 64, 64)
+    torch._dynamo.reset()
+    compiled = torch.compile(model, backend='eager', fullgraph=True)
+    with torch.inference_mode():
+        for got, expected in zip(compiled(x), model(x)):
+            torch.testing.assert_close(got, expected)
+    torch._dynamo.reset()
