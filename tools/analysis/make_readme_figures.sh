@@ -5,10 +5,9 @@
 #   make demo                                    # trains work_dirs/demo_ssdlite_ghostnetv2 (needed)
 #   bash tools/analysis/make_readme_figures.sh   # from the repository root
 #
-# The octave, dynamic and MobileViT pictures use the short demo runs below when their work dirs exist
-# (train them with the commands printed), else the random initialisation, and say which on stdout:
-#   python tools/train.py configs/demo/oct-mobilenetv2_shapes.py --work-dir work_dirs/demo_oct-mobilenetv2_shapes \
-#       --cfg-options train_cfg.max_epochs=5 train_cfg.val_interval=5
+# The octave, dynamic and MobileViT pictures use the demo runs below when their work dirs exist (train
+# them with the commands printed), else the random initialisation, and say which on stdout:
+#   python tools/train.py configs/demo/oct-mobilenetv2_shapes.py --work-dir work_dirs/demo_oct-mobilenetv2_shapes
 #   (likewise dy-mobilenetv2-1.0x_shapes and mobilevit-xxs_shapes)
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
