@@ -59,8 +59,8 @@ def _draw_scene(rng: np.random.Generator, size: int, max_objects: int, min_objec
     """Draw one picture; returns the image, its label map and the visible objects.
 
     ``category`` fixes the class of every shape (the classification layout wants balanced classes).
-    ``bright_on_dark`` draws bright shapes (channels 155-255) on a dark background (0-99) instead of
-    any colour on any background with a contrast check.
+    ``bright_on_dark`` draws bright shapes (channels 155-255) on a dark background (0-99) instead of any
+    colour on any background; both keep the contrast check.
     """
     img = _background(rng, size, max_value=100 if bright_on_dark else 256)
     labels = np.zeros((size, size), np.uint8)
@@ -136,11 +136,10 @@ def write_ade(root: str, split: str, num_images: int, size: int, seed: int, max_
 def write_imagenet(root: str, split: str, num_images: int, size: int, seed: int) -> str:
     """Write ``root/imagenet/<split>/<class>/*.jpg`` (one shape per image) and ``meta/<split>.txt``.
 
-    The shapes are bright on dark backgrounds. With any colour on any background, as in the detection
-    and segmentation layouts, a class label has only the outline to go by, whatever its polarity, and
-    from-scratch classifiers stayed at chance over the demos' 250 iterations (a six-layer CNN: 20-26 %
-    top-1 after 12 epochs of 400 images, against 92 % with this polarity); a detector or a segmenter is
-    told where the shape is.
+    The shapes are bright on dark backgrounds. With any colour on any background, as in the detection and
+    segmentation layouts (whose boxes and masks say where the shape is), from-scratch classifiers stayed
+    at chance over the demos' 250 iterations: a six-layer CNN reached 20-26 % top-1 after 12 epochs of
+    400 images, against 92 % with one polarity.
     """
     rng = np.random.default_rng([seed, 0 if split == 'train' else 1, 3])
     data_root = osp.join(root, 'imagenet')

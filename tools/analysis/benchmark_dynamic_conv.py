@@ -10,10 +10,11 @@ Pairs, each run in one process with a fixed thread count, randomly initialised, 
   its compilation;
 - with ``--breakdown``, where the batch-1 time of DY-MobileNetV2's dynamic convs goes (:func:`breakdown`).
 
-It also prints a lower bound that no fp32 implementation on this machine can beat at batch 1 (:func:`read_floor`):
-every image must read all of the dynamic network's parameters (the K kernels and the attention), and the
-time to read the parameters it has beyond the static network's, at this machine's measured read bandwidth,
-is set against the static network's latency and against the goal.
+It also prints a floor for the batch-1 overhead of any fp32 implementation (:func:`read_floor`): every
+image must read all of the dynamic network's parameters (the K kernels and the attention), and the time
+to read the parameters it has beyond the static network's, at the read bandwidth measured here, is set
+against the static network's latency and against the goal. It is an estimate, from one ``sum``'s
+bandwidth, not a proof: a kernel that read faster than ``sum`` would lower it.
 
 For each pair and batch size: ``--warmup`` runs, then the median of ``--repeats`` timed runs taken in
 alternation (static, dynamic, static, ...), which keeps the two comparable on a loaded machine. MACs are

@@ -142,8 +142,8 @@ def make_table(rows, link_dir=ROOT, latency=None):
         lines.append(f"| {name} | [{stem}]({link}) | {height}x{width} | {result['params'] / 1e6:.2f} | "
                      f"{_fmt_macs(result['macs'])} | {'-' if p_params is None else f'{p_params:g}'} | "
                      f"{'-' if p_macs is None else _fmt_published(p_macs)} | {_latency_of(config, latency)} |")
-    sources = sorted({PUBLISHED[osp.splitext(osp.basename(c))[0]][3] for c, _ in rows
-                      if PUBLISHED.get(osp.splitext(osp.basename(c))[0], (None, ) * 4)[3]})
+    stems = [osp.splitext(osp.basename(c))[0] for c, _ in rows]
+    sources = sorted({PUBLISHED[s][3] for s in stems if s in PUBLISHED and PUBLISHED[s][3]})
     if latency:
         lines += ['', 'CPU latency: eager PyTorch, batch 1, 1 thread, median, from the last run of '
                   'tools/analysis/benchmark.py (docs/benchmarks.md gives the machine, the command and the '
