@@ -127,14 +127,18 @@ def test_grayscale_image_is_loaded_as_three_channels(data, task):
     assert (inputs[0] == inputs[1]).all() and (inputs[1] == inputs[2]).all()
 
 
-# -- detection (COCO) ---------------------------------------------------------------------------------------
-def test_coco_missing_image_file_names_it(data):
-    data = data('det')
+# -- detection (COCO) and segmentation (ADE20K): a file the annotations name is missing ----------------------
+@pytest.mark.parametrize('task, key', [('det', 'img_path'), ('seg', 'seg_map_path')])
+def test_missing_annotated_file_names_it(data, task, key):
+    data = data(task)
     dataset = data.build()
-    path = dataset.get_data_info(0)['img_path']
+    path = dataset.get_data_info(0)[key]
     os.remove(path)
     with pytest.raises(FileNotFoundError, match=path):
         data.load(dataset, 0)
+
+
+# -- detection (COCO) ---------------------------------------------------------------------------------------
 
 
 def test_coco_annotation_naming_a_missing_image_names_it(data):
@@ -182,15 +186,6 @@ def test_ade_image_without_its_file_is_not_listed(data):
     dataset = data.build()
     assert len(dataset) == before - 1
     assert data.load(dataset, 0)['inputs'].shape[0] == 3
-
-
-def test_ade_missing_segmentation_map_names_it(data):
-    data = data('seg')
-    dataset = data.build()
-    path = dataset.get_data_info(0)['seg_map_path']
-    os.remove(path)
-    with pytest.raises(FileNotFoundError, match=path):
-        data.load(dataset, 0)
 
 
 @pytest.mark.parametrize('damage', [truncate, random_bytes])

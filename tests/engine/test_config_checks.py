@@ -23,6 +23,14 @@ def load(tmp_path, base, body):
     return Config.fromfile(write_config(tmp_path, base, body))
 
 
+def assert_message(check, cfg, expected):
+    """``check(cfg)`` raises a ValueError whose message holds every text of ``expected``."""
+    with pytest.raises(ValueError) as error:
+        check(cfg)
+    for text in expected:
+        assert text in str(error.value), str(error.value)
+
+
 @pytest.mark.parametrize('base, body, expected', [
     # SSDLite: the neck's in_channels copied from another backbone
     ('demo/ssdlite_ghostnetv2_shapes.py', 'model = dict(neck=dict(in_channels=(96, 960)))',
@@ -52,11 +60,7 @@ def load(tmp_path, base, body):
      ["does not match the backbone's outputs (48, 1280)"]),
 ])
 def test_channel_mismatch_names_both_numbers_and_the_fix(tmp_path, base, body, expected):
-    cfg = load(tmp_path, base, body)
-    with pytest.raises(ValueError) as error:
-        check_model_channels(cfg)
-    for text in expected:
-        assert text in str(error.value), str(error.value)
+    assert_message(check_model_channels, load(tmp_path, base, body), expected)
 
 
 def test_matching_changes_pass(tmp_path):
@@ -74,11 +78,7 @@ def test_matching_changes_pass(tmp_path):
       "write type='lwmm.DynamicConvTemperatureHook'"]),
 ])
 def test_unprefixed_lwmm_type_says_how_to_name_it(tmp_path, base, body, expected):
-    cfg = load(tmp_path, base, body)
-    with pytest.raises(ValueError) as error:
-        check_lwmm_types(cfg)
-    for text in expected:
-        assert text in str(error.value), str(error.value)
+    assert_message(check_lwmm_types, load(tmp_path, base, body), expected)
 
 
 def test_unprefixed_type_in_lwmm_scope_and_codebase_names_pass(tmp_path):
