@@ -1,6 +1,8 @@
 """Shared fixtures: the repository's paths, a small shapes dataset, and tiny batches per task."""
+import hashlib
 import os
 import os.path as osp
+import re
 
 # Busy-waiting OpenMP threads make small CPU ops many times slower when other processes share the cores.
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
@@ -29,3 +31,117 @@ def shapes_root(tmp_path_factory):
 def _few_threads():
     import torch
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+#: ``timm://<model>[.<tag>]`` as configs name it
+TIMM_URI = re.compile(r"timm://([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)")
+
+
+def config_timm_tags():
+    """Every ``timm://`` name that a file under configs/ mentions."""
+    tags = set()
+    for dirpath, _, files in os.walk(CONFIGS):
+        for name in files:
+            if name.endswith('.py'):
+                with open(osp.join(dirpath, name)) as f:
+                    tags.update(TIMM_URI.findall(f.read()))
+    return sorted(tags)
+
+
+class OfflineTimmHub:
+    """A Hugging Face cache, laid out as ``hf_hub_download`` leaves it, holding randomly initialised timm weights.
+
+    ``add(name)`` writes ``models--timm--<name>/blobs/<sha256>`` with the ``model.safetensors`` of a seeded
+    random timm model (BatchNorm statistics and affine parameters drawn too, so that a wrong or skipped
+    norm layer shows), ``snapshots/<revision>/model.safetensors`` linking to the blob and ``refs/main``
+    naming the revision. ``name`` is what a config writes after ``timm://``; timm's pretrained config
+    gives the repository (``timm/<arch>.<tag>``) and the file, so a bare architecture gets its default tag.
+    """
+
+    def __init__(self, home: str):
+        self.home = home
+        self.cache = osp.join(home, 'hub')
+        self._files = {}
+
+    @property
+    def names(self):
+        return sorted(self._files)
+
+    def add(self, name: str) -> str:
+        """Write the weights of ``name`` (once) and return the path of its snapshot file."""
+        if name in self._files:
+            return self._files[name]
+        import timm
+        import torch
+        import torch.nn as nn
+        from safetensors.torch import save_file
+        cfg = timm.models.get_pretrained_cfg(name)
+        if cfg is None or not cfg.hf_hub_id:
+            raise ValueError(f'offline_timm_hub: timm has no Hugging Face weights for {name!r}.')
+        repo_id, filename = cfg.hf_hub_id, cfg.hf_hub_filename or 'model.safetensors'
+        torch.manual_seed(int(hashlib.sha1(name.encode()).hexdigest()[:8], 16))
+        model = timm.create_model(timm.models.split_model_name_tag(name)[0], pretrained=False)
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.running_mean.uniform_(-0.2, 0.2)
+                    m.running_var.uniform_(0.5, 2.0)
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.uniform_(-0.2, 0.2)
+        repo = osp.join(self.cache, 'models--' + repo_id.replace('/', '--'))
+        revision = hashlib.sha1(repo_id.encode()).hexdigest()
+        os.makedirs(osp.join(repo, 'blobs'), exist_ok=True)
+        os.makedirs(osp.join(repo, 'refs'), exist_ok=True)
+        os.makedirs(osp.join(repo, 'snapshots', revision), exist_ok=True)
+        staging = osp.join(repo, 'blobs', 'incoming')
+        save_file({k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}, staging)
+        with open(staging, 'rb') as f:
+            blob = osp.join(repo, 'blobs', hashlib.sha256(f.read()).hexdigest())
+        os.replace(staging, blob)
+        with open(osp.join(repo, 'refs', 'main'), 'w') as f:
+            f.write(revision)
+        snapshot = osp.join(repo, 'snapshots', revision, filename)
+        if osp.lexists(snapshot):  # the same repository under another name (a bare architecture, its default tag)
+            os.remove(snapshot)
+        os.symlink(osp.relpath(blob, osp.dirname(snapshot)), snapshot)
+        self._files[name] = snapshot
+        return snapshot
+
+    def state_dict(self, name: str):
+        """The timm state dict stored for ``name`` (written first if needed)."""
+        from safetensors.torch import load_file
+        return load_file(self.add(name))
+
+    def timm_model(self, name: str):
+        """timm's model of ``name`` with the stored weights, in eval mode."""
+        import timm
+        model = timm.create_model(timm.models.split_model_name_tag(name)[0], pretrained=False)
+        model.load_state_dict(self.state_dict(name), strict=True)
+        return model.eval()
+
+
+@pytest.fixture(scope='session')
+def offline_timm_hub(tmp_path_factory):
+    """An offline Hugging Face cache with every ``timm://`` weight that configs/ names; ``add`` writes more.
+
+    For the rest of the session ``HF_HOME`` points at it and ``HF_HUB_OFFLINE=1`` (``HF_HUB_CACHE`` unset),
+    in the environment and in ``huggingface_hub.constants``, which reads them once at import; both are
+    restored at the end of the session.
+    """
+    hub = OfflineTimmHub(str(tmp_path_factory.mktemp('hf_home')))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv('HF_HOME', hub.home)
+        patch.setenv('HF_HUB_OFFLINE', '1')
+        for variable in ('HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE'):
+            patch.delenv(variable, raising=False)
+        try:
+            from huggingface_hub import constants
+        except ImportError:
+            constants = None
+        if constants is not None:
+            patch.setattr(constants, 'HF_HOME', hub.home)
+            patch.setattr(constants, 'HF_HUB_CACHE', hub.cache)
+            patch.setattr(constants, 'HF_HUB_OFFLINE', True)
+        for name in config_timm_tags():
+            hub.add(name)
+        yield hub
