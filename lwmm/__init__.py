@@ -8,3 +8,4 @@ from .version import __version__  # noqa: F401
 from . import compat  # noqa: F401,E402  (first: patches must precede any checkpoint loading)
 from . import registry  # noqa: F401,E402
 from . import datasets, engine, models  # noqa: F401,E402
+from .converters import scheme  # noqa: F401,E402  (adds the timm:// checkpoint scheme to mmengine)

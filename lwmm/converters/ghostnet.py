@@ -143,7 +143,9 @@ def _short_list(keys, limit: int = 8) -> str:
     return ', '.join(keys[:limit]) + more
 
 
-@register_timm_converter(*GHOSTNET_MODELS, config=lambda name: GHOSTNET_MODELS[name][2])
+@register_timm_converter(*GHOSTNET_MODELS, config=lambda name: GHOSTNET_MODELS[name][2],
+                         backbones=lambda name: [dict(type=GHOSTNET_MODELS[name][0],
+                                                      widen_factor=GHOSTNET_MODELS[name][1])])
 def convert_ghostnet(timm_name: str, state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """Convert the ``state_dict`` of timm's ``timm_name`` to the lwmm classifier's (strict load).
 

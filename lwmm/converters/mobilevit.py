@@ -55,6 +55,12 @@ def _arch(timm_name: str) -> str:
     return MOBILEVIT_MODELS[timm_name][0]
 
 
+def _arch_settings(timm_name: str) -> dict:
+    """The arch table row that an lwmm MobileViT of this model keeps as ``backbone.arch``."""
+    from lwmm.models.backbones.mobilevit import MobileViT
+    return MobileViT.arch_settings[_arch(timm_name)]
+
+
 def mobilevit_classifier_cfg(timm_name: str, num_classes: int = NUM_CLASSES) -> dict:
     """The mmpretrain model dict of the lwmm classifier equivalent to timm's ``timm_name``: backbone,
     global average pooling, dropout 0.1 and a linear layer, as the paper's classifier."""
@@ -89,7 +95,8 @@ def _short_list(keys, limit: int = 6) -> str:
     return ', '.join(keys[:limit]) + (f' ... ({len(keys) - limit} more)' if len(keys) > limit else '')
 
 
-@register_timm_converter(*MOBILEVIT_MODELS, config=lambda name: MOBILEVIT_MODELS[name][1])
+@register_timm_converter(*MOBILEVIT_MODELS, config=lambda name: MOBILEVIT_MODELS[name][1],
+                         backbones=lambda name: [dict(type='MobileViT', arch=_arch_settings(name))])
 def convert_mobilevit(timm_name: str, state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """Rename timm MobileViT keys to lwmm ``ImageClassifier`` keys (loadable with ``strict=True``).
 

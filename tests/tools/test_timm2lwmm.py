@@ -33,7 +33,24 @@ def test_converted_checkpoint_loads_strictly_and_matches(timm2lwmm, tmp_path, na
 def test_unknown_model_lists_known(timm2lwmm, tmp_path):
     torch.save({}, tmp_path / 'x.pth')
     with pytest.raises(ValueError, match='ghostnet_100'):
+        timm2lwmm.main(['--model', 'resnet34', str(tmp_path / 'x.pth'), str(tmp_path / 'y.pth')])
+
+
+def test_backbone_only_weights_are_refused(timm2lwmm, tmp_path):
+    torch.save({}, tmp_path / 'x.pth')
+    with pytest.raises(ValueError, match=r"'resnet50'.*backbone only.*timm://resnet50"):
         timm2lwmm.main(['--model', 'resnet50', str(tmp_path / 'x.pth'), str(tmp_path / 'y.pth')])
+
+
+def test_huawei_release_converts(timm2lwmm, tmp_path):
+    """Huawei's GhostNet release: timm's names under ``state_dict``, ``module.``-prefixed, with thop counters."""
+    reference = timm.create_model('ghostnet_050').eval()
+    release = {f'module.{k}': v for k, v in reference.state_dict().items()}
+    release['module.conv_stem.total_ops'] = torch.zeros(1, dtype=torch.float64)
+    torch.save(dict(epoch=1, state_dict=release), tmp_path / 'release.pth')
+    timm2lwmm.main(['--model', 'ghostnet_050', str(tmp_path / 'release.pth'), str(tmp_path / 'lwmm.pth')])
+    state = torch.load(tmp_path / 'lwmm.pth')['state_dict']
+    assert torch.equal(state['backbone.stages.0.0.conv.weight'], reference.conv_stem.weight)
 
 
 def test_mismatched_state_dict(timm2lwmm, tmp_path):

@@ -3,11 +3,15 @@
     python tools/model_converters/timm2lwmm.py --model ghostnetv2_100 SRC DST
 
 SRC is a timm state dict (``.pth``/``.bin`` saved with torch.save, or ``.safetensors``; a dict with a
-``state_dict`` or ``model`` entry works too). DST is an mmengine checkpoint of the matching lwmm
+``state_dict`` or ``model`` entry works too), or the authors' release of the same model (Huawei's
+GhostNet / GhostNetV2, ml-cvnets' MobileViT). DST is an mmengine checkpoint of the matching lwmm
 ``ImageClassifier`` (the config is printed), loadable with ``load_from=DST`` or
 ``load_checkpoint(model, DST, strict=True)``, and as a detector/segmentor backbone with
 ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``. The tool loads the converted
 weights into the config's model with ``strict=True`` before writing, so a written file always loads.
+The key maps are lwmm.converters' (the same ones the ``timm://`` checkpoint scheme uses); for weights
+that only start a backbone (timm resnet50 for Oct-ResNet-50, mobilenetv3_small_100 for
+DY-MobileNetV3-Small) use ``timm://`` or the timm file itself in the backbone's ``init_cfg``.
 """
 import argparse
 import os
@@ -17,26 +21,6 @@ import sys
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def read_state_dict(path: str) -> dict:
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'SRC {path!r} does not exist.')
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        return load_file(path)
-    try:
-        checkpoint = torch.load(path, map_location='cpu')
-    except Exception as error:  # a truncated or foreign file: say which file and what torch said
-        raise ValueError(f'SRC {path!r} is not a readable torch checkpoint ({type(error).__name__}: '
-                         f'{str(error).splitlines()[0]}).') from None
-    for key in ('state_dict', 'model', 'state_dict_ema'):
-        if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
-            checkpoint = checkpoint[key]
-            break
-    if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        raise ValueError(f'SRC {path!r} holds no state dict of tensors.')
-    return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in checkpoint.items()}
 
 
 def build_classifier(config_path: str):
@@ -50,9 +34,17 @@ def build_classifier(config_path: str):
 def convert(model_name: str, src: str, dst: str) -> str:
     """Convert ``src`` (timm ``model_name``) to ``dst``; returns the lwmm config the weights belong to."""
     import lwmm  # noqa: F401
-    from lwmm.converters import convert_timm, timm_config
-    config_path = osp.join(ROOT, 'configs', timm_config(model_name))
-    state_dict = convert_timm(model_name, read_state_dict(src))
+    from lwmm.converters import convert_timm, read_state_dict, timm_config
+    from lwmm.converters.official import to_timm
+    config = timm_config(model_name)
+    if config is None:
+        raise ValueError(f'--model {model_name!r}: no lwmm classifier takes these weights whole (they start a '
+                         f'backbone only); name the file or timm://{model_name} in the backbone\'s init_cfg '
+                         f'(docs/pretrained.md).')
+    config_path = osp.join(ROOT, 'configs', config)
+    if not osp.isfile(src):
+        raise FileNotFoundError(f'SRC {src!r} does not exist.')
+    state_dict = convert_timm(model_name, to_timm(read_state_dict(src)))
     model = build_classifier(config_path)
     model.load_state_dict(state_dict, strict=True)
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)

@@ -159,6 +159,12 @@ class StagedBackbone(BaseModule):
         # in the order of out_indices, as out_channels lists them
         return tuple(outs[index] for index in self.out_indices)
 
+    def init_weights(self) -> None:
+        """mmengine's initialisation; a ``Pretrained`` checkpoint may also be a published format (timm, the
+        authors' releases) or, for octave backbones, vanilla weights (``lwmm.converters.pretrained``)."""
+        from lwmm.converters.pretrained import load_pretrained
+        load_pretrained(self, super().init_weights)
+
     def _freeze_stages(self) -> None:
         for index in range(self.frozen_stages + 1):
             stage = self.stages[index]

@@ -234,6 +234,16 @@ class DynamicConv2d(nn.Module):
                              f'dilation {self.dilation}: it needs at least {needed[0]}x{needed[1]}; pad the '
                              f'input or use padding=dilation * (kernel_size - 1) // 2.')
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Also accept a static conv's weight (and bias): each of the K kernels becomes a copy, so the layer
+        computes that conv at any attention (the DY networks' warm start from their static twin); the
+        attention keeps its initialisation."""
+        for name, param in (('weight', self.weight), ('bias', self.bias)):
+            value = state_dict.get(prefix + name)
+            if param is not None and isinstance(value, torch.Tensor) and value.shape == param.shape[1:]:
+                state_dict[prefix + name] = value.unsqueeze(0).expand_as(param)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     @classmethod
     def from_conv(cls, conv: nn.Conv2d, K: int = 4, reduction: int = 4, temperature: float = 1.0,
                   inherit_weights: bool = False) -> 'DynamicConv2d':
