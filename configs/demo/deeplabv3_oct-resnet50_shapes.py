@@ -2,7 +2,11 @@
 # background), 256x256 crops and a CPU-sized schedule.
 _base_ = ['../seg/deeplabv3_oct-resnet50_ade20k.py', '../_base_/datasets/shapes.py']
 crop_size = _base_.shapes_seg_crop_size
-model = dict(data_preprocessor=dict(size=crop_size), decode_head=dict(num_classes=5), auxiliary_head=dict(num_classes=5))
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(init_cfg=None),  # from random weights, as before the real config loaded ImageNet's
+    decode_head=dict(num_classes=5),
+    auxiliary_head=dict(num_classes=5))
 train_dataloader = _base_.shapes_seg_train_dataloader
 val_dataloader = _base_.shapes_seg_val_dataloader
 test_dataloader = val_dataloader

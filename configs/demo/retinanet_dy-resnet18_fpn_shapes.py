@@ -2,7 +2,7 @@
 # ImageNet-trained backbone the demo trains it from scratch: nothing frozen, and the temperature anneals
 # 30 -> 1 over the first 3 of 12 epochs.
 _base_ = ['../det/retinanet_dy-resnet18_fpn_coco.py', '../_base_/datasets/shapes.py']
-model = dict(backbone=dict(frozen_stages=-1, norm_eval=False), bbox_head=dict(num_classes=4))
+model = dict(backbone=dict(init_cfg=None, frozen_stages=-1, norm_eval=False), bbox_head=dict(num_classes=4))
 train_dataloader = _base_.shapes_det_train_dataloader
 val_dataloader = _base_.shapes_det_val_dataloader
 test_dataloader = val_dataloader

@@ -1,6 +1,7 @@
-# configs/det/retinanet_ghostnet_fpn_coco.py on the shapes data, a CPU-sized schedule.
+# configs/det/retinanet_ghostnet_fpn_coco.py on the shapes data, a CPU-sized schedule, from random weights:
+# nothing to freeze, so no frozen stages and BatchNorm in training mode.
 _base_ = ['../det/retinanet_ghostnet_fpn_coco.py', '../_base_/datasets/shapes.py']
-model = dict(bbox_head=dict(num_classes=4))
+model = dict(backbone=dict(init_cfg=None, frozen_stages=-1, norm_eval=False), bbox_head=dict(num_classes=4))
 train_dataloader = _base_.shapes_det_train_dataloader
 val_dataloader = _base_.shapes_det_val_dataloader
 test_dataloader = val_dataloader

@@ -1,7 +1,7 @@
 # configs/det/ssdlite_dy-mobilenetv2_coco.py on the shapes data, a CPU-sized schedule; the temperature
 # anneals 30 -> 1 over the first 3 of 12 epochs.
 _base_ = ['../det/ssdlite_dy-mobilenetv2_coco.py', '../_base_/datasets/shapes.py']
-model = dict(bbox_head=dict(num_classes=4))
+model = dict(backbone=dict(init_cfg=None), bbox_head=dict(num_classes=4))  # from random weights
 train_dataloader = _base_.shapes_det_train_dataloader
 val_dataloader = _base_.shapes_det_val_dataloader
 test_dataloader = val_dataloader

@@ -1,8 +1,8 @@
-# The main job: configs/det/ssdlite_ghostnetv2_coco.py on the shapes data, sized for a 2-core CPU
-# (about 10 minutes). Besides the data, two things change and why: SSD's zoom-out/crop augmentation
-# (Expand, MinIoURandomCrop) is dropped because a from-scratch run this short cannot afford it, and the
-# schedule is shortened (higher lr, short warm-up, a few epochs).
-_base_ = ['../det/ssdlite_ghostnetv2_coco.py', '../_base_/datasets/shapes.py']
+# The main job: configs/det/ssdlite_ghostnetv2-scratch_coco.py (from random weights) on the shapes data,
+# sized for a 2-core CPU (about 10 minutes). Besides the data, two things change and why: SSD's
+# zoom-out/crop augmentation (Expand, MinIoURandomCrop) is dropped because a from-scratch run this short
+# cannot afford it, and the schedule is shortened (higher lr, short warm-up, a few epochs).
+_base_ = ['../det/ssdlite_ghostnetv2-scratch_coco.py', '../_base_/datasets/shapes.py']
 model = dict(bbox_head=dict(num_classes=4))
 train_dataloader = _base_.shapes_det_train_dataloader
 val_dataloader = _base_.shapes_det_val_dataloader

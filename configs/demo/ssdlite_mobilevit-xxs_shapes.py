@@ -1,6 +1,7 @@
-# configs/det/ssdlite_mobilevit-xxs_coco.py on the shapes data, a CPU-sized schedule.
+# configs/det/ssdlite_mobilevit-xxs_coco.py on the shapes data, a CPU-sized schedule, from random weights
+# (init_cfg=None).
 _base_ = ['../det/ssdlite_mobilevit-xxs_coco.py', '../_base_/datasets/shapes.py']
-model = dict(bbox_head=dict(num_classes=4))
+model = dict(backbone=dict(init_cfg=None), bbox_head=dict(num_classes=4))
 train_dataloader = _base_.shapes_det_train_dataloader
 val_dataloader = _base_.shapes_det_val_dataloader
 test_dataloader = val_dataloader

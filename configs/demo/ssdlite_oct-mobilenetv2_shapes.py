@@ -1,6 +1,9 @@
 # configs/det/ssdlite_oct-mobilenetv2_coco.py on the shapes data, a CPU-sized schedule.
 _base_ = ['../det/ssdlite_oct-mobilenetv2_coco.py', '../_base_/datasets/shapes.py']
-model = dict(bbox_head=dict(num_classes=4))
+# from random weights (mmdet's SSDLite initialisation), not the real config's ImageNet warm start
+model = dict(
+    backbone=dict(init_cfg=dict(_delete_=True, type='TruncNormal', layer='Conv2d', std=0.03)),
+    bbox_head=dict(num_classes=4))
 train_dataloader = _base_.shapes_det_train_dataloader
 val_dataloader = _base_.shapes_det_val_dataloader
 test_dataloader = val_dataloader

@@ -3,7 +3,10 @@
 # warm-up 9e-5 -> 9e-4 over 500 iterations then cosine to 1e-6, EMA 0.0005. As in the paper, the
 # backbone gives its stride-16 and stride-32 MobileViT-block outputs (128 and 160 channels; the
 # classifier's final 1x1 expansion conv is dropped) and the SSDLite neck adds four levels.
-# Input in [0, 1] without mean/std (RGB), as the ImageNet weights of configs/cls/mobilevit-s_in1k.py.
+# The backbone starts from the paper's ImageNet weights as timm publishes them (timm://mobilevit_s.cvnets_in1k,
+# converted to lwmm's keys on load; docs/pretrained.md), with the input those weights expect: RGB in [0, 1],
+# no mean/std (timm's pretrained_cfg: mean 0, std 1; see lwmm/converters/mobilevit.py on channel order).
+# Nothing frozen, BatchNorm trained, as in ml-cvnets' recipe.
 _base_ = [
     '../_base_/models/ssdlite.py', '../_base_/datasets/coco_ssdlite_320.py',
     '../_base_/schedules/ssdlite_600e.py', '../_base_/default_runtime_det.py'
@@ -16,7 +19,8 @@ model = dict(
         out_indices=(3, 4),
         with_last_conv=False,
         drop_rate=0.1,
-        norm_cfg=dict(type='SyncBN', requires_grad=True)),
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
+        init_cfg=dict(type='Pretrained', checkpoint='timm://mobilevit_s.cvnets_in1k', prefix='backbone.')),
     neck=dict(in_channels=(128, 160), out_channels=(128, 160, 512, 256, 256, 128)),
     bbox_head=dict(in_channels=(128, 160, 512, 256, 256, 128)))
 

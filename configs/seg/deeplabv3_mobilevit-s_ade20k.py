@@ -3,7 +3,9 @@
 # (config/segmentation/ade20k/deeplabv3_mobilevitv2.yaml): output stride 8, ASPP 512 channels with rates
 # 12/24/36, auxiliary head (weight 0.4), crop 512, batch 16 (4 GPUs x 4), 120 epochs (151680 iterations
 # over 20210 images), SGD (momentum 0.9, wd 1e-4, none on norms and biases) with cosine 0.02 -> 0.0002,
-# gradient clipping at 10, EMA 0.0005. Input in [0, 1] without mean/std (RGB).
+# gradient clipping at 10, EMA 0.0005. The backbone starts from the paper's ImageNet weights as timm
+# publishes them (timm://mobilevit_s.cvnets_in1k, converted on load; docs/pretrained.md), with the input
+# they expect: RGB in [0, 1], no mean/std (timm's pretrained_cfg). Nothing frozen, BatchNorm trained.
 _base_ = '../_base_/deeplabv3_ade20k_512.py'
 model = dict(
     data_preprocessor=dict(mean=[0, 0, 0], std=[255, 255, 255], bgr_to_rgb=True),
@@ -15,7 +17,8 @@ model = dict(
         out_stride=8,
         with_last_conv=False,
         drop_rate=0.1,
-        norm_cfg=dict(type='SyncBN', requires_grad=True)),
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
+        init_cfg=dict(type='Pretrained', checkpoint='timm://mobilevit_s.cvnets_in1k', prefix='backbone.')),
     decode_head=dict(in_channels=160, in_index=1, channels=512, dilations=(1, 12, 24, 36), num_classes=150),
     auxiliary_head=dict(in_channels=128, in_index=0, num_classes=150))
 

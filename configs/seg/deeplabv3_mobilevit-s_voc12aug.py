@@ -5,7 +5,9 @@
 # 50 epochs (8300 iterations over the 10582 training images), AdamW (wd 0.01), warm-up 9e-5 -> 9e-4
 # over 500 iterations then cosine to 1e-6, heads at 10x the learning rate, EMA 0.0005. ml-cvnets also
 # adds COCO images to the training set; this config uses VOC + SBD only.
-# Input in [0, 1] without mean/std (RGB), as the ImageNet weights of configs/cls/mobilevit-s_in1k.py.
+# The backbone starts from the paper's ImageNet weights as timm publishes them (timm://mobilevit_s.cvnets_in1k,
+# converted on load; docs/pretrained.md), with the input they expect: RGB in [0, 1], no mean/std (timm's
+# pretrained_cfg). Nothing frozen, BatchNorm trained, as in ml-cvnets' recipe.
 _base_ = [
     'mmseg::_base_/models/deeplabv3_r50-d8.py', 'mmseg::_base_/datasets/pascal_voc12_aug.py',
     'mmseg::_base_/schedules/schedule_20k.py', '../_base_/default_runtime_seg.py'
@@ -22,7 +24,8 @@ model = dict(
         out_stride=8,
         with_last_conv=False,
         drop_rate=0.1,
-        norm_cfg=dict(type='SyncBN', requires_grad=True)),
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
+        init_cfg=dict(type='Pretrained', checkpoint='timm://mobilevit_s.cvnets_in1k', prefix='backbone.')),
     decode_head=dict(in_channels=160, in_index=1, channels=512, dilations=(1, 12, 24, 36), num_classes=21),
     auxiliary_head=dict(in_channels=128, in_index=0, num_classes=21))
 
