@@ -6,8 +6,12 @@
 - ``check_model_channels``: a neck's or head's ``in_channels`` that does not match what an lwmm
   backbone returns for its ``out_indices`` (mmdet / mmseg / mmpretrain would fail later, deep in a
   forward pass, with a shape error that names neither number's place in the config).
+- ``check_frozen_needs_weights``: ``frozen_stages >= 0`` or ``norm_eval=True`` on an lwmm backbone that
+  starts from random weights. Both assume loaded weights (mmdet's RetinaNet recipe freezes the stem and the
+  first stage of an ImageNet ResNet); on random weights they freeze noise and keep BatchNorm statistics at
+  their initial mean 0 / variance 1 for the whole run.
 
-``check_config`` runs both; ``lwmm.engine.launch.build_runner`` calls it, so tools/train.py and
+``check_config`` runs all three; ``lwmm.engine.launch.build_runner`` calls it, so tools/train.py and
 tools/test.py check every config they run.
 """
 import copy
@@ -172,7 +176,71 @@ def check_model_channels(cfg) -> None:
                          '\n  '.join(problems))
 
 
+# -- freezing without weights --------------------------------------------------------------------------------
+def _is_lwmm_type(node: dict) -> bool:
+    """Whether a backbone dict names an lwmm backbone (``lwmm.X``, or ``X`` built in the lwmm scope)."""
+    from lwmm.registry import MODELS
+    name = node.get('type')
+    if not isinstance(name, str):
+        return False
+    if name.startswith('lwmm.'):
+        return True
+    return '.' not in name and node.get('_scope_') == 'lwmm' and name in MODELS.module_dict
+
+
+def _names_pretrained(init_cfg) -> bool:
+    """Whether an ``init_cfg`` (a dict or a list of them) loads a checkpoint (``type='Pretrained'``)."""
+    configs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    return any(isinstance(c, dict) and c.get('type') == 'Pretrained' and bool(c.get('checkpoint'))
+               for c in configs)
+
+
+def _frozen_problem(place: str, frozen, norm_eval) -> Optional[str]:
+    freezes = isinstance(frozen, int) and not isinstance(frozen, bool) and frozen >= 0
+    if not freezes and not norm_eval:
+        return None
+    what = ' and '.join(filter(None, ['the frozen stages at their random values' if freezes else '',
+                                      'BatchNorm statistics at mean 0 / variance 1' if norm_eval else '']))
+    return (f'{place}.frozen_stages={frozen!r} and {place}.norm_eval={norm_eval!r} would keep {what}: the '
+            "backbone loads no weights (no type='Pretrained' in its init_cfg, no load_from). Either load "
+            f"them: {place}.init_cfg=dict(type='Pretrained', checkpoint='timm://<model>.<tag>' or a file, "
+            f"prefix='backbone.') (docs/pretrained.md); or train from scratch: {place}.frozen_stages=-1 and "
+            f'{place}.norm_eval=False.')
+
+
+def frozen_without_weights_problems(cfg) -> List[str]:
+    """Describe each lwmm backbone that freezes stages or BatchNorm statistics but loads no weights.
+
+    Weights count as loaded when the backbone's ``init_cfg`` has ``type='Pretrained'`` (for
+    ``lwmm.DynamicConvBackbone``, the wrapper's or its wrapped backbone's), when the model's own
+    ``init_cfg`` does (a whole-model checkpoint), or when the config has ``load_from`` (fine-tuning a
+    trained model: mmengine loads it after ``init_weights`` and it replaces every backbone tensor).
+    """
+    model = cfg.get('model')
+    if cfg.get('load_from') or not isinstance(model, dict) or _names_pretrained(model.get('init_cfg')):
+        return []
+    backbone = model.get('backbone')
+    if not isinstance(backbone, dict) or not _is_lwmm_type(backbone):
+        return []
+    inner = backbone.get('backbone') if isinstance(backbone.get('backbone'), dict) else None
+    if _names_pretrained(backbone.get('init_cfg')) or (inner and _names_pretrained(inner.get('init_cfg'))):
+        return []
+    places = [('model.backbone', backbone)] + ([('model.backbone.backbone', inner)] if inner else [])
+    problems = [_frozen_problem(place, node.get('frozen_stages', -1), node.get('norm_eval', False))
+                for place, node in places]
+    return [problem for problem in problems if problem]
+
+
+def check_frozen_needs_weights(cfg) -> None:
+    """Raise ValueError when an lwmm backbone freezes stages or BatchNorm statistics of random weights."""
+    problems = frozen_without_weights_problems(cfg)
+    if problems:
+        raise ValueError('This config freezes a backbone that starts from random weights:\n  ' +
+                         '\n  '.join(problems))
+
+
 def check_config(cfg) -> None:
     """All the checks above, in the order a user should fix them."""
     check_lwmm_types(cfg)
     check_model_channels(cfg)
+    check_frozen_needs_weights(cfg)

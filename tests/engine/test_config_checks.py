@@ -2,13 +2,15 @@
 
 Each wrong config is a small file in tmp_path inheriting a shipped demo config, as a user would write it.
 """
+import glob
 import os.path as osp
 from argparse import Namespace
 
 import pytest
 from mmengine.config import Config
 
-from lwmm.engine.config_checks import check_config, check_lwmm_types, check_model_channels
+from lwmm.engine.config_checks import (check_config, check_frozen_needs_weights, check_lwmm_types,
+                                       check_model_channels)
 
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
 
@@ -109,3 +111,112 @@ def test_build_runner_checks_before_building(tmp_path):
 
 def test_check_config_accepts_a_shipped_config(tmp_path):
     check_config(Config.fromfile(osp.join(CONFIGS, 'demo', 'deeplabv3_mobilevit-xxs_shapes.py')))
+
+
+# -- freezing needs loaded weights ---------------------------------------------------------------------------
+FIX = ("or train from scratch: model.backbone.frozen_stages=-1 and model.backbone.norm_eval=False",
+       "model.backbone.init_cfg=dict(type='Pretrained', checkpoint='timm://<model>.<tag>' or a file")
+
+
+@pytest.mark.parametrize('body, expected', [
+    # mmdet's RetinaNet recipe (frozen stem, norm_eval) on random weights: the state issue 13 found
+    ('model = dict(backbone=dict(frozen_stages=1, norm_eval=True))',
+     ['model.backbone.frozen_stages=1 and model.backbone.norm_eval=True would keep the frozen '
+      'stages at their random values and BatchNorm statistics at mean 0 / variance 1', *FIX]),
+    ('model = dict(backbone=dict(norm_eval=True))',
+     ['model.backbone.frozen_stages=-1 and model.backbone.norm_eval=True would keep BatchNorm statistics', *FIX]),
+    ('model = dict(backbone=dict(frozen_stages=0))',
+     ['model.backbone.frozen_stages=0 and model.backbone.norm_eval=False would keep the frozen stages at', *FIX]),
+    # an init_cfg that initialises without loading is no source of weights
+    ("model = dict(backbone=dict(frozen_stages=0, init_cfg=dict(_delete_=True, type='Kaiming', layer='Conv2d')))",
+     ['model.backbone.frozen_stages=0', *FIX]),
+])
+def test_freezing_random_weights_names_both_keys_and_the_fix(tmp_path, body, expected):
+    cfg = load(tmp_path, 'demo/retinanet_ghostnet_fpn_shapes.py', body)
+    assert_message(check_frozen_needs_weights, cfg, expected)
+
+
+def test_shipped_recipe_without_its_weights_is_refused(tmp_path):
+    """configs/det/retinanet_ghostnet_fpn_coco.py freezes on ImageNet weights: without them, refused."""
+    cfg = load(tmp_path, 'det/retinanet_ghostnet_fpn_coco.py', 'model = dict(backbone=dict(init_cfg=None))')
+    assert_message(check_frozen_needs_weights, cfg, ['model.backbone.frozen_stages=', *FIX])
+
+
+@pytest.mark.parametrize('body', [
+    "model = dict(backbone=dict(frozen_stages=1, norm_eval=True, init_cfg=dict(_delete_=True, type='Pretrained', "
+    "checkpoint='cls.pth', prefix='backbone.')))",
+    # a list of init_cfgs, one of them loading
+    "model = dict(backbone=dict(norm_eval=True, init_cfg=[dict(type='Kaiming', layer='Conv2d'), "
+    "dict(type='Pretrained', checkpoint='timm://ghostnet_100.in1k', prefix='backbone.')]))",
+    # a whole trained model replaces every backbone tensor after init_weights
+    "model = dict(backbone=dict(frozen_stages=1, norm_eval=True))\nload_from = 'detector.pth'",
+    "model = dict(backbone=dict(frozen_stages=1), init_cfg=dict(type='Pretrained', checkpoint='detector.pth'))",
+])
+def test_freezing_loaded_weights_passes(tmp_path, body):
+    check_frozen_needs_weights(load(tmp_path, 'demo/retinanet_ghostnet_fpn_shapes.py', body))
+
+
+def test_pretrained_without_a_checkpoint_is_not_a_source(tmp_path):
+    cfg = load(tmp_path, 'demo/retinanet_ghostnet_fpn_shapes.py',
+               "model = dict(backbone=dict(norm_eval=True, init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=None)))")
+    assert_message(check_frozen_needs_weights, cfg, FIX)
+
+
+def test_wrapped_backbone_is_checked(tmp_path):
+    """lwmm.DynamicConvBackbone around another codebase's backbone: the wrapped one's freezing counts too."""
+    body = ("model = dict(backbone=dict(_delete_=True, type='lwmm.DynamicConvBackbone', "
+            "backbone=dict(type='mmpretrain.MobileNetV2', frozen_stages=1, norm_eval=True)))")
+    cfg = load(tmp_path, 'demo/retinanet_ghostnet_fpn_shapes.py', body)
+    assert_message(check_frozen_needs_weights, cfg, [
+        'model.backbone.backbone.frozen_stages=1 and model.backbone.backbone.norm_eval=True',
+        'model.backbone.backbone.norm_eval=False'])
+    cfg.model.backbone.backbone.init_cfg = dict(type='Pretrained', checkpoint='mobilenetv2.pth')
+    check_frozen_needs_weights(cfg)
+
+
+def test_other_codebases_backbones_are_left_alone(tmp_path):
+    """mmdet's ResNet with frozen_stages and no weights is mmdet's business (its own configs load weights)."""
+    body = "model = dict(backbone=dict(_delete_=True, type='mmdet.ResNet', depth=18, frozen_stages=1, norm_eval=True))"
+    check_frozen_needs_weights(load(tmp_path, 'demo/retinanet_ghostnet_fpn_shapes.py', body))
+
+
+def test_build_runner_refuses_freezing_random_weights(tmp_path):
+    from lwmm.engine.launch import build_runner, load_config
+    path = write_config(tmp_path, 'demo/retinanet_ghostnet_fpn_shapes.py',
+                        'model = dict(backbone=dict(frozen_stages=1, norm_eval=True))')
+    cfg = load_config(Namespace(config=path, cfg_options=None, work_dir=str(tmp_path / 'work'), launcher='none',
+                                local_rank=0))
+    with pytest.raises(ValueError, match='model.backbone.frozen_stages=1 and model.backbone.norm_eval=True'):
+        build_runner(cfg)
+    assert not (tmp_path / 'work').exists()
+
+
+DEMO_CONFIGS = sorted(osp.relpath(p, CONFIGS) for p in glob.glob(osp.join(CONFIGS, 'demo', '*.py')))
+DENSE_CONFIGS = sorted(osp.relpath(p, CONFIGS) for task in ('det', 'seg')
+                       for p in glob.glob(osp.join(CONFIGS, task, '*.py')))
+
+
+@pytest.mark.parametrize('config', DEMO_CONFIGS)
+def test_demo_configs_train_from_scratch_without_freezing(config):
+    """The demos start from random weights on the shapes data (the transfer demo from a shapes classifier)."""
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    check_frozen_needs_weights(cfg)
+    init_cfg = cfg.model.get('backbone', {}).get('init_cfg')
+    if init_cfg and init_cfg.get('type') == 'Pretrained':  # only a checkpoint made on this machine
+        assert config == 'demo/ssdlite_ghostnetv2-transfer_shapes.py', init_cfg
+        assert init_cfg['checkpoint'].startswith('work_dirs/'), init_cfg
+
+
+@pytest.mark.parametrize('config', DENSE_CONFIGS)
+def test_dense_configs_name_their_pretrained_source(config):
+    """Issue 13: every det/seg config loads an ImageNet backbone, but the -scratch references."""
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    backbone = cfg.model.backbone
+    sources = [backbone.get('init_cfg'), (backbone.get('backbone') or {}).get('init_cfg')]
+    pretrained = [c for source in sources for c in (source if isinstance(source, list) else [source])
+                  if isinstance(c, dict) and c.get('type') == 'Pretrained']
+    if '-scratch' in config:
+        assert not pretrained, config
+    else:
+        assert pretrained and pretrained[0]['checkpoint'], f'{config}: no Pretrained init_cfg on the backbone'
+    check_frozen_needs_weights(cfg)
