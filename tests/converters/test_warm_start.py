@@ -135,3 +135,34 @@ def test_twin_of_another_width_or_depth(offline_timm_hub):
         convert_timm('mobilenetv2_100', offline_timm_hub.state_dict('mobilenetv2_050.lamb_in1k'))
     with pytest.raises(ValueError, match=r"timm 'resnet50'.*missing \d+ keys.*conv3"):
         convert_timm('resnet50', offline_timm_hub.state_dict('resnet18.tv_in1k'))
+
+
+TWIN_CONFIGS = ['det/ssdlite_dy-mobilenetv2_coco.py', 'det/retinanet_dy-resnet18_fpn_coco.py',
+                'seg/deeplabv3_dy-mobilenetv2_ade20k.py', 'det/retinanet_oct-resnet50_fpn_coco.py',
+                'det/ssdlite_oct-mobilenetv2_coco.py', 'seg/deeplabv3_oct-resnet50_ade20k.py']
+
+
+@pytest.mark.parametrize('config', TWIN_CONFIGS)
+def test_dy_and_oct_configs_start_from_their_twin(offline_timm_hub, config):
+    import os.path as osp
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from lwmm.converters.pretrained import pretrained_cfg
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(root, 'configs', config))
+    init_default_scope(cfg.default_scope)
+    checkpoint = pretrained_cfg(cfg.model.backbone.init_cfg)['checkpoint']
+    assert checkpoint.startswith('timm://')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    tag = checkpoint[len('timm://'):]
+    vanilla = convert_timm(tag.split('.')[0], offline_timm_hub.state_dict(tag))
+    vanilla = {k[len('backbone.'):]: v for k, v in vanilla.items() if k.startswith('backbone.')}
+    if 'oct' in config:
+        vanilla, _ = slice_vanilla(model.backbone, vanilla)
+    state = model.backbone.state_dict()
+    for key, value in vanilla.items():
+        if state[key].dim() == value.dim() + 1:  # a dynamic conv: each of its K kernels is the static one
+            assert all(torch.equal(kernel, value) for kernel in state[key]), key
+        else:
+            assert torch.equal(state[key], value), key
