@@ -50,7 +50,8 @@ def unprefixed_lwmm_types(cfg) -> List[str]:
         if '.' in name or scope == 'lwmm':
             continue
         for registry_name in REGISTRY_NAMES:
-            if name not in getattr(lwmm_registry, registry_name).module_dict:
+            registry = getattr(lwmm_registry, registry_name)
+            if name not in registry.module_dict and name not in registry.deferred:  # deferred: lwmm's heads
                 continue
             if scope and _codebase_has(scope, registry_name, name):
                 continue

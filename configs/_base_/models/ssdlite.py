@@ -1,6 +1,7 @@
 # SSDLite (Sandler et al., 2018) as mmdet's ssdlite_mobilenetv2 config builds it, without a backbone:
 # a config adds `backbone` and sets the neck's `in_channels` (two levels, strides 16 and 32) and the
-# head's `in_channels` (those two, then 512, 256, 256, 128).
+# head's `in_channels` (those two, then 512, 256, 256, 128). The head is lwmm.SSDHead: mmdet 3.3.0's
+# SSDHead, which cannot predict, made to (lwmm/models/heads/ssd_head.py).
 norm_cfg = dict(type='BN', eps=0.001, momentum=0.03)
 data_preprocessor = dict(
     type='DetDataPreprocessor',
@@ -22,7 +23,7 @@ model = dict(
         act_cfg=dict(type='ReLU6'),
         init_cfg=dict(type='TruncNormal', layer='Conv2d', std=0.03)),
     bbox_head=dict(
-        type='SSDHead',
+        type='lwmm.SSDHead',
         num_classes=80,
         use_depthwise=True,
         norm_cfg=norm_cfg,
