@@ -66,3 +66,21 @@ def test_compiled_network_rows_and_floor_are_printed(tool, monkeypatch, capsys):
     assert len(rows) == 2 and rows[1].startswith('| the same, torch.compile | 1 |')
     assert rows[0].split('|')[6:8] == rows[1].split('|')[6:8]  # the same MAC counts
     assert 'The floor at batch 1' in out
+
+
+def test_batch1_forms_agree_and_are_tabled(tool, monkeypatch, capsys):
+    """--batch1-forms checks every form against the layer's forward before timing it, and tables them."""
+    monkeypatch.setattr(tool, 'LAYERS', [('3x3 conv 8->8 @6', 8, 8, 3, 1, 1, 6)])
+    monkeypatch.setattr(tool, 'network_pair', lambda: (None, DYMobileNetV2(widen_factor=0.35).eval()))
+    monkeypatch.setattr(sys, 'argv', ['benchmark_dynamic_conv.py', '--no-layers', '--no-networks', '--batch1-forms',
+                                      '--repeats', '2', '--warmup', '1'])
+    tool.main()
+    table = capsys.readouterr().out.split('\nBatch 1, eval')[1]
+    rows = [line.split(' | ') for line in table.splitlines() if line.startswith('| ')]
+    assert rows[0][1:4] == ['forward ms', 'batched ms', 'per-call kernel ms']
+    assert [row[0] for row in rows[1:]] == ['| 3x3 conv 8->8 @6', '| DY-MobileNetV2 x1.0 (classifier)']
+    assert all(len(row) == 8 for row in rows)
+    # a form that computes something else is refused, not timed
+    monkeypatch.setitem(tool.BATCH1_FORMS, 'per-call kernel', lambda m, x: tool._local_kernel(m, x) * 1.01)
+    with pytest.raises(AssertionError, match='per-call kernel'):
+        tool.batch1_forms(1, 1, time.perf_counter)

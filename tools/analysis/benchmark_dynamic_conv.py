@@ -8,7 +8,9 @@ Pairs, each run in one process with a fixed thread count, randomly initialised, 
   classifiers (backbone + global pool + 1000-way linear);
 - with ``--compile``, the same two classifiers compiled by ``torch.compile`` (inductor), each timed after
   its compilation;
-- with ``--breakdown``, where the batch-1 time of DY-MobileNetV2's dynamic convs goes (:func:`breakdown`).
+- with ``--breakdown``, where the batch-1 time of DY-MobileNetV2's dynamic convs goes (:func:`breakdown`);
+- with ``--batch1-forms``, the layer's forward at batch 1 against other ways to run one sample
+  (:data:`BATCH1_FORMS`), for the layer shapes and DY-MobileNetV2 x1.0, all in alternation in one run.
 
 It also prints a floor for the batch-1 overhead of any fp32 implementation (:func:`read_floor`): every
 image must read all of the dynamic network's parameters (the K kernels and the attention), and the time
@@ -27,10 +29,13 @@ Example::
     python tools/analysis/benchmark_dynamic_conv.py --threads 1 --batch-sizes 1 32 --repeats 20 --clock cpu
 """
 import argparse
+import copy
 import statistics
+import weakref
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from lwmm.analysis import count_complexity
 from lwmm.analysis.timing import get_clock, time_interleaved
@@ -59,6 +64,9 @@ def parse_args():
     parser.add_argument('--breakdown', action='store_true',
                         help='also time, at batch 1, the parts of DY-MobileNetV2 x1.0\'s dynamic convs (attention, '
                         'aggregation) against static convs of the same shapes, each layer on its own input')
+    parser.add_argument('--batch1-forms', action='store_true',
+                        help='also time, at batch 1, the layer\'s forward against a per-call kernel and a kernel '
+                        'buffer kept on the module, for the layers and DY-MobileNetV2 x1.0 (BATCH1_FORMS)')
     parser.add_argument('--compile', action='store_true',
                         help='also time both classifiers compiled by torch.compile (inductor; about a minute to compile)')
     parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
@@ -136,13 +144,83 @@ def breakdown(model: nn.Module, inputs: torch.Tensor, warmup: int, repeats: int,
         'static convs': lambda: [static(x) for _, x, _, static in pairs],
         'dynamic convs': lambda: [m(x) for m, x, _, _ in pairs],
         'attention': lambda: [m.attention(x) for m, x, _, _ in pairs],
-        'aggregation': lambda: [m._aggregate_in_place(a) for m, _, a, _ in pairs],
+        'aggregation': lambda: [m.aggregate(a) for m, _, a, _ in pairs],
         'static convs, 1x1 inputs': lambda: [static(x) for (_, _, _, static), x in zip(pairs, points)],
         'dynamic convs, 1x1 inputs': lambda: [m(x) for m, x in zip(layers, points)],
         'attention, 1x1 inputs': lambda: [m.attention(x) for m, x in zip(layers, points)],
     }
     times = time_interleaved(list(parts.values()), warmup, repeats, clock)
     return dict(layers=len(layers), **{name: statistics.median(t) * 1e3 for name, t in zip(parts, times)})
+
+
+def _batched(m: DynamicConv2d, x: torch.Tensor) -> torch.Tensor:
+    """The batched form: per-sample kernels by ``aggregate``, one conv with the batch folded into the groups."""
+    batch, channels, height, width = x.shape
+    weight, bias = m.aggregate(m.attention(x))
+    out = F.conv2d(x.reshape(1, batch * channels, height, width), weight, bias, m.stride, m.padding, m.dilation,
+                   m.groups * batch)
+    return out.reshape(batch, m.out_channels, *out.shape[2:])
+
+
+def _local_kernel(m: DynamicConv2d, x: torch.Tensor) -> torch.Tensor:
+    """One sample's kernel aggregated into a fresh tensor each call, then a plain conv (no module state)."""
+    attention = m.attention(x)
+    weight = torch.mm(attention, m.weight.flatten(1)).view(m.out_channels, *m.weight.shape[2:])
+    bias = None if m.bias is None else torch.mm(attention, m.bias).view(-1)
+    return F.conv2d(x, weight, bias, m.stride, m.padding, m.dilation, m.groups)
+
+
+_kept_buffers = weakref.WeakKeyDictionary()
+
+
+def _kept_buffer(m: DynamicConv2d, x: torch.Tensor) -> torch.Tensor:
+    """As :func:`_local_kernel`, but the kernel is written into one buffer per layer kept between calls (what
+    lwmm's batch-1 path did until it was found to give wrong outputs to threads sharing a model)."""
+    attention = m.attention(x)
+    flat = m.weight.flatten(1)
+    buffer = _kept_buffers.get(m)
+    if buffer is None:
+        buffer = _kept_buffers[m] = flat.new_empty(1, flat.shape[1])
+    torch.mm(attention, flat, out=buffer)
+    bias = None if m.bias is None else torch.mm(attention, m.bias).view(-1)
+    return F.conv2d(x, buffer.view(m.out_channels, *m.weight.shape[2:]), bias, m.stride, m.padding, m.dilation,
+                    m.groups)
+
+
+#: ways to run a ``DynamicConv2d`` on one sample, timed by ``--batch1-forms``; None: the layer's own forward
+BATCH1_FORMS = {'forward': None, 'batched': _batched, 'per-call kernel': _local_kernel,
+                'kept kernel buffer': _kept_buffer}
+
+
+def with_form(model: nn.Module, form) -> nn.Module:
+    """A copy of ``model`` whose ``DynamicConv2d`` layers run ``form(layer, x)`` instead of their forward."""
+    model = copy.deepcopy(model)
+    if form is not None:
+        for m in model.modules():
+            if isinstance(m, DynamicConv2d):
+                m.forward = (lambda layer: lambda x: form(layer, x))(m)
+    return model
+
+
+def batch1_forms(warmup: int, repeats: int, clock) -> list:
+    """Median batch-1 ms of each of :data:`BATCH1_FORMS` for every layer shape of :data:`LAYERS` and for
+    DY-MobileNetV2 x1.0 (as a classifier), each case's forms timed in alternation; every form's output is
+    checked against the forward's first."""
+    cases = [(name, layer_pair(cin, cout, kernel, stride, groups)[1], (1, cin, size, size))
+             for name, cin, cout, kernel, stride, groups, size in LAYERS]
+    cases.append(('DY-MobileNetV2 x1.0 (classifier)', network_pair()[1], (1, 3, 224, 224)))
+    rows = []
+    for name, model, shape in cases:
+        models = [with_form(model, form) for form in BATCH1_FORMS.values()]
+        inputs = torch.randn(shape)
+        with torch.inference_mode():
+            reference = models[0](inputs)
+            for form, other in zip(list(BATCH1_FORMS)[1:], models[1:]):
+                torch.testing.assert_close(other(inputs), reference, rtol=1e-4, atol=1e-4, msg=f'{name}: {form}')
+        times = time_interleaved([(lambda m: lambda: m(inputs))(m) for m in models], warmup, repeats, clock)
+        rows.append((name, [statistics.median(t) * 1e3 for t in times]))
+        print(f'# batch-1 forms, {name}: ' + ', '.join(f'{ms:.3f}' for ms in rows[-1][1]), flush=True)
+    return rows
 
 
 def read_bandwidth(num_bytes: int, repeats: int, clock) -> float:
@@ -217,14 +295,15 @@ def main():
             if is_network and batch == 1 and floor is None:
                 floor = read_floor(static, dynamic, static_ms, mac_overhead, args.repeats, clock)
 
-    print(f'\nCPU, {args.threads} thread(s), {args.clock} clock, torch {torch.__version__}, median of '
-          f'{args.repeats} runs (networks at batch > 1: {args.network_repeats or args.repeats})\n')
-    print('| case | batch | static ms | dynamic ms | latency overhead | static MACs | dynamic MACs | '
-          'MAC overhead | latency / MAC |')
-    print('|---|---|---|---|---|---|---|---|---|')
-    for name, batch, s_ms, d_ms, lat, s_macs, d_macs, mac, ratio in rows:
-        print(f'| {name} | {batch} | {s_ms:.3f} | {d_ms:.3f} | {lat * 100:+.1f} % | {s_macs / 1e6:.2f}M | '
-              f'{d_macs / 1e6:.2f}M | {mac * 100:+.2f} % | {ratio:.1f} |')
+    if rows:
+        print(f'\nCPU, {args.threads} thread(s), {args.clock} clock, torch {torch.__version__}, median of '
+              f'{args.repeats} runs (networks at batch > 1: {args.network_repeats or args.repeats})\n')
+        print('| case | batch | static ms | dynamic ms | latency overhead | static MACs | dynamic MACs | '
+              'MAC overhead | latency / MAC |')
+        print('|---|---|---|---|---|---|---|---|---|')
+        for name, batch, s_ms, d_ms, lat, s_macs, d_macs, mac, ratio in rows:
+            print(f'| {name} | {batch} | {s_ms:.3f} | {d_ms:.3f} | {lat * 100:+.1f} % | {s_macs / 1e6:.2f}M | '
+                  f'{d_macs / 1e6:.2f}M | {mac * 100:+.2f} % | {ratio:.1f} |')
 
     if floor is not None:
         print(f'\nThe floor at batch 1: DY-MobileNetV2 x1.0 has {floor["extra_params"] / 1e6:.2f}M parameters more '
@@ -232,6 +311,19 @@ def main():
               f'sum reads an fp32 buffer of that size here, that alone takes {floor["floor_ms"]:.2f} ms, '
               f'{floor["floor"] * 100:+.1f} % of the static network\'s batch-1 latency, against a goal of '
               f'{floor["goal"] * 100:+.1f} % ({floor["goal_ms"]:.2f} ms: twice the MAC overhead).')
+
+    if args.batch1_forms:
+        forms = list(BATCH1_FORMS)
+        rows = batch1_forms(args.warmup, args.repeats, clock)
+        print(f'\nBatch 1, eval, no autograd: CPU, {args.threads} thread(s), {args.clock} clock, torch '
+              f'{torch.__version__}, median ms of {args.repeats} runs, the forms of each case in alternation; '
+              f'ratio: time / {forms[0]}\n')
+        print('| case | ' + ' | '.join(f'{form} ms' for form in forms) + ' | '
+              + ' | '.join(f'{form} / {forms[0]}' for form in forms[1:]) + ' |')
+        print('|---' * (2 * len(forms)) + '|')
+        for name, times in rows:
+            print(f'| {name} | ' + ' | '.join(f'{ms:.3f}' for ms in times) + ' | '
+                  + ' | '.join(f'{ms / times[0]:.3f}' for ms in times[1:]) + ' |')
 
     if args.breakdown:
         dynamic = network_pair()[1]

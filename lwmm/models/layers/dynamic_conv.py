@@ -22,16 +22,6 @@ from lwmm.registry import MODELS
 from .validation import check_input, check_int, check_range
 
 
-def _is_graph_capture() -> bool:
-    """Whether ``torch.jit.trace`` (the ONNX export) or ``torch.compile`` is recording the forward.
-
-    Both get the batched path: the batch-1 path writes into a buffer kept on the module, which a trace
-    would freeze as a constant and which, under ``torch.compile``, fails the compiled graph's guards on
-    every call, so that each call recompiles (a DY-MobileNetV2 ran slower compiled than eager).
-    """
-    return torch.jit.is_tracing() or torch.compiler.is_compiling()
-
-
 class KernelAttention(nn.Module):
     """Attention over the K kernels: global average pool, FC, ReLU, FC, softmax(logits / temperature).
 
@@ -93,7 +83,8 @@ class DynamicConv2d(nn.Module):
 
     ``y = conv(x, sum_k pi_k(x) W_k) + sum_k pi_k(x) b_k`` with ``pi(x) = softmax(FC(ReLU(FC(GAP(x)))) /
     tau)``. The kernels of the whole batch are aggregated with one matrix product and applied as a single
-    grouped convolution (the batch folded into the groups), so no loop runs over the samples.
+    grouped convolution (the batch folded into the groups), so no loop runs over the samples. The forward
+    keeps nothing on the module between calls: threads may share one layer.
 
     Args:
         in_channels (int): C_in.
@@ -153,7 +144,6 @@ class DynamicConv2d(nn.Module):
         self.attention = KernelAttention(in_channels, K, reduction, temperature)
         self.weight = nn.Parameter(torch.empty(K, out_channels, in_channels // groups, *self.kernel_size))
         self.bias = nn.Parameter(torch.empty(K, out_channels)) if bias else None
-        self._kernel_buffer = self._kernel_view = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -188,37 +178,10 @@ class DynamicConv2d(nn.Module):
         bias = None if self.bias is None else torch.matmul(attention, self.bias).flatten()
         return weight, bias
 
-    def _aggregate_in_place(self, attention: torch.Tensor):
-        """``aggregate`` for one sample without autograd, writing into a kernel buffer kept between calls.
-
-        A fresh kernel each call is a fresh large allocation, which glibc serves by mmap: its page faults
-        made the following convolution 3-4x slower on CPU at batch 1. The buffer holds one aggregated
-        kernel (the size of the static conv's weight).
-        """
-        flat = self.weight.flatten(1)
-        buffer = self._kernel_buffer
-        if (buffer is None or buffer.shape[1] != flat.shape[1] or buffer.dtype != flat.dtype
-                or buffer.device != flat.device or buffer.is_inference() != torch.is_inference_mode_enabled()):
-            buffer = self._kernel_buffer = flat.new_empty(1, flat.shape[1])
-            # the kernel-shaped view of the buffer is made once here, not on every call
-            self._kernel_view = buffer.view(self.out_channels, *self.weight.shape[2:])
-        torch.mm(attention, flat, out=buffer)
-        bias = None if self.bias is None else torch.matmul(attention, self.bias).flatten()
-        return self._kernel_view, bias
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        return dict(state, _kernel_buffer=None, _kernel_view=None)  # a cache: not copied, pickled or saved
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)
         batch, channels, height, width = x.shape
-        attention = self.attention(x)
-        if not _is_graph_capture() and batch == 1 and not torch.is_grad_enabled():
-            # one sample: its own kernel, a plain conv (no batch folded into the groups, no reshapes)
-            weight, bias = self._aggregate_in_place(attention)
-            return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, self.groups)
-        weight, bias = self.aggregate(attention)
+        weight, bias = self.aggregate(self.attention(x))
         out = F.conv2d(x.reshape(1, batch * channels, height, width), weight, bias, self.stride, self.padding,
                        self.dilation, self.groups * batch)
         return out.reshape(batch, self.out_channels, *out.shape[2:])
