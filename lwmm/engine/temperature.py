@@ -10,6 +10,7 @@ from typing import Optional
 import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.runner import IterBasedTrainLoop
 
 from lwmm.models.layers.dynamic_conv import DynamicConv2d
 from lwmm.registry import HOOKS
@@ -65,7 +66,9 @@ class DynamicConvTemperatureHook(Hook):
         anneal_length (int): Length of the annealing, in epochs when ``by_epoch`` else in iterations
             (paper: 10 epochs).
         by_epoch (bool): Update once per epoch (from ``runner.epoch``) or every iteration (from
-            ``runner.iter``, for iteration-based loops or a smoother schedule).
+            ``runner.iter``, for iteration-based loops or a smoother schedule). An iteration-based loop
+            (``IterBasedTrainLoop``, every mmseg schedule) never starts a second epoch, so ``by_epoch=True``
+            there is refused when training starts (it would hold the temperature at ``start`` all run).
 
     Example (a config)::
 
@@ -94,7 +97,21 @@ class DynamicConvTemperatureHook(Hook):
             runner.logger.warning('DynamicConvTemperatureHook: the model has no DynamicConv2d layer.')
 
     def before_train(self, runner) -> None:
+        self._check_loop(runner)
         self._update(runner)
+
+    def _check_loop(self, runner) -> None:
+        loop = runner.train_loop
+        if not (self.by_epoch and isinstance(loop, IterBasedTrainLoop)):
+            return
+        try:
+            hint = f' ({self.anneal_length} epochs of this dataloader are {self.anneal_length * len(loop.dataloader)})'
+        except TypeError:  # a dataloader without a length
+            hint = ''
+        raise ValueError(f'DynamicConvTemperatureHook: by_epoch=True, but the train loop is {type(loop).__name__}, '
+                         f'which counts iterations and never starts a second epoch: the temperature would stay '
+                         f'at start={self.start:g} for the whole run. Set by_epoch=False and anneal_length in '
+                         f'iterations{hint}.')
 
     def before_train_epoch(self, runner) -> None:
         if self.by_epoch:

@@ -1,3 +1,5 @@
+import glob
+import os
 import os.path as osp
 
 import pytest
@@ -61,7 +63,8 @@ def _runner(work_dir, hook_cfg, max_epochs=None, max_iters=None, resume=None, na
         custom_hooks=[hook_cfg, recorder],
         default_hooks=dict(
             checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=bool(max_epochs)),
-            logger=dict(type='LoggerHook', interval=100)),
+            logger=dict(type='LoggerHook', interval=100),
+            plain_checkpoint=dict(type='lwmm.PlainCheckpointHook')),  # as lwmm's tools: resumable weights-only
         resume=resume is not None,
         load_from=resume,
         experiment_name=name,
@@ -126,6 +129,33 @@ def test_by_iter_schedule_and_resume(tmp_path):
                                 name='resumed')
     resumed.train()
     assert [(it, tau) for _, it, tau in recorder.seen] == [(2, 5.0), (3, 3.0), (4, 1.0), (5, 1.0)]
+
+
+def test_by_epoch_in_an_iteration_loop_is_refused(tmp_path):
+    """An IterBasedTrainLoop (every mmseg schedule) stays in epoch 0: a per-epoch schedule would hold tau at
+    its start for the whole run and save it into the checkpoints. Training must not start."""
+    hook = dict(type='lwmm.DynamicConvTemperatureHook', start=30, end=1, anneal_length=2, by_epoch=True)
+    runner, recorder = _runner(str(tmp_path), hook, max_iters=6)
+    with pytest.raises(ValueError, match=r'by_epoch=True.*IterBasedTrainLoop.*by_epoch=False.*are 8\)'):
+        runner.train()
+    assert recorder.seen == []
+    assert glob.glob(osp.join(str(tmp_path), '**', '*.pth'), recursive=True) == []
+
+
+_CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs')
+
+
+@pytest.mark.parametrize('path', sorted(
+    osp.relpath(p, _CONFIGS) for p in glob.glob(osp.join(_CONFIGS, '**', '*.py'), recursive=True)
+    if '_base_' not in p and 'DynamicConvTemperatureHook' in open(p).read()))
+def test_configs_anneal_in_the_unit_of_their_loop(path):
+    """Every config that names the hook (directly; bases add none) uses it in the unit its train loop counts."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(_CONFIGS, path))
+    hooks = [h for h in cfg.get('custom_hooks', []) if h['type'].endswith('DynamicConvTemperatureHook')]
+    assert len(hooks) == 1
+    iteration_loop = cfg.train_cfg.get('type', '').endswith('IterBasedTrainLoop') or cfg.train_cfg.get('by_epoch') is False
+    assert hooks[0].get('by_epoch', True) is not iteration_loop
 
 
 def test_loading_a_checkpoint_restores_its_temperature(tmp_path):
