@@ -14,7 +14,7 @@ model = dict(
         type='lwmm.DYResNet',
         depth=18,
         out_indices=(0, 1, 2, 3),
-        frozen_stages=0,
+        frozen_stages=1,  # the stem and the first residual layer, as mmdet's ResNet
         norm_eval=True,
         init_cfg=dict(type='Pretrained', checkpoint='timm://resnet18.tv_in1k', prefix='backbone.')),
     neck=dict(in_channels=[64, 128, 256, 512], start_level=1, add_extra_convs='on_input', num_outs=5))

@@ -13,7 +13,7 @@ model = dict(
         type='lwmm.GhostNet',
         widen_factor=1.0,
         out_indices=(1, 2, 3, 4),
-        frozen_stages=0,
+        frozen_stages=1,  # the stem and stage 0 (stride 2)
         norm_eval=True,
         init_cfg=dict(type='Pretrained', checkpoint='timm://ghostnet_100.in1k', prefix='backbone.')),
     neck=dict(in_channels=[24, 40, 112, 960], start_level=1, add_extra_convs='on_output', num_outs=5))

@@ -13,14 +13,20 @@ from ..layers.validation import check_choice, check_input  # noqa: F401  (backbo
 class StagedBackbone(BaseModule):
     """A backbone made of ``self.stages``, each an ``nn.Sequential`` of blocks with a fixed output stride.
 
-    Subclasses build ``self.stages`` (the stem belongs to stage 0) and then call ``self._init_contract()``,
-    which validates ``out_indices`` / ``frozen_stages`` against the number of stages, applies the output
-    stride by dilation, and freezes stages. Stage ``i`` of every family has the stride listed in its
-    docstring; ``forward`` returns the outputs of the stages in ``out_indices``, in that order.
+    Subclasses build ``self.stages`` (the stem: the first ``stem_length`` modules of stage 0) and then call
+    ``self._init_contract()``, which validates ``out_indices`` / ``frozen_stages`` against the number of
+    stages, applies the output stride by dilation, and freezes stages. Stage ``i`` of every family has the
+    stride listed in its docstring; ``forward`` returns the outputs of the stages in ``out_indices``, in
+    that order.
+
+    ``frozen_stages`` counts as mmdet's and mmpretrain's ResNet and mmpretrain's MobileNetV2 do: 0 freezes
+    the stem alone, ``k`` the stem and the first ``k`` stages (0..k-1), so that stock configs' numbers
+    freeze the same layers (ResNet-shaped families: exactly; the others: docs/backbones.md, "frozen_stages").
 
     Args:
         out_indices (Sequence[int]): Stages whose outputs are returned.
-        frozen_stages (int): Stages ``0..frozen_stages`` are frozen (eval mode, no gradient); -1 for none.
+        frozen_stages (int): -1: nothing frozen; 0: the stem; ``k`` in 1..num_stages: the stem and stages
+            ``0..k-1``. Frozen modules are in eval mode and get no gradient.
         norm_eval (bool): Keep every BatchNorm in eval mode while training (frozen statistics).
         with_cp (bool): Gradient checkpointing of each block, trading compute for memory.
         out_stride (int): Total stride of the last stage: 32 (as published), 16 or 8 by replacing the
@@ -31,6 +37,8 @@ class StagedBackbone(BaseModule):
 
     #: output strides a subclass accepts for ``out_stride``
     out_stride_choices = (8, 16, 32)
+    #: the first modules of stage 0 that form the stem, which ``frozen_stages=0`` freezes alone
+    stem_length = 1
 
     def __init__(self,
                  out_indices: Sequence[int] = (-1, ),
@@ -85,9 +93,10 @@ class StagedBackbone(BaseModule):
         self.out_indices = tuple(out_indices)
         # the stem's conv fixes the image channels the forward input must have
         self._input_channels = next(m.in_channels for m in self.stages[0].modules() if isinstance(m, nn.Conv2d))
-        if not isinstance(self.frozen_stages, int) or not -1 <= self.frozen_stages < num_stages:
-            raise ValueError(f'{name}: frozen_stages={self.frozen_stages!r} is out of range: use -1 (none) '
-                             f'up to {num_stages - 1} (all {num_stages} stages).')
+        if (isinstance(self.frozen_stages, bool) or not isinstance(self.frozen_stages, int)
+                or not -1 <= self.frozen_stages <= num_stages):
+            raise ValueError(f'{name}: frozen_stages={self.frozen_stages!r} is out of range: use -1 (none), 0 (the '
+                             f'stem) or k in 1..{num_stages} (the stem and the first k of the {num_stages} stages).')
         self._apply_out_stride()
         self._freeze_stages()
 
@@ -159,6 +168,14 @@ class StagedBackbone(BaseModule):
         # in the order of out_indices, as out_channels lists them
         return tuple(outs[index] for index in self.out_indices)
 
+    def frozen_modules(self) -> Tuple[nn.Module, ...]:
+        """What ``frozen_stages`` freezes: nothing (-1), the stem (0), or the stem and stages ``0..k-1`` (k)."""
+        if self.frozen_stages < 0:
+            return ()
+        if self.frozen_stages == 0:
+            return tuple(self.stages[0])[:self.stem_length]
+        return tuple(self.stages[:self.frozen_stages])
+
     def init_weights(self) -> None:
         """mmengine's initialisation; a ``Pretrained`` checkpoint may also be a published format (timm, the
         authors' releases) or, for octave backbones, vanilla weights (``lwmm.converters.pretrained``)."""
@@ -166,10 +183,9 @@ class StagedBackbone(BaseModule):
         load_pretrained(self, super().init_weights)
 
     def _freeze_stages(self) -> None:
-        for index in range(self.frozen_stages + 1):
-            stage = self.stages[index]
-            stage.eval()
-            for param in stage.parameters():
+        for module in self.frozen_modules():
+            module.eval()
+            for param in module.parameters():
                 param.requires_grad = False
 
     def train(self, mode: bool = True) -> 'StagedBackbone':

@@ -74,7 +74,9 @@ class DYMobileNetV2(StagedBackbone):
         rule (dict or callable, optional): A ``ConversionRule`` (as a dict) or callable that replaces the
             default choice of dynamic convs (names are relative to ``stages``).
         out_indices, frozen_stages, out_stride, norm_eval, with_cp, init_cfg: The backbone contract
-            (:class:`StagedBackbone`).
+            (:class:`StagedBackbone`). ``frozen_stages`` 0..3 freeze what mmpretrain's / mmdet's MobileNetV2
+            freezes for the same number (0: the stem, ``k``: the stem and layers 1..k); 4 freezes its layers
+            1..5, 5 its layers 1..7 and the final 1x1 conv. Its 4 and 6 end inside a stage here (no number).
         norm_cfg (dict): Norm layers.
         act_cfg (dict): Activation (ReLU6).
 
@@ -168,6 +170,9 @@ class DYMobileNetV3(StagedBackbone):
         arch (str): 'small' or 'large'.
         K, reduction, temperature, rule: As :class:`DYMobileNetV2`.
         out_indices, frozen_stages, out_stride, norm_eval, with_cp, init_cfg: The backbone contract.
+            ``frozen_stages`` (0: the stem, ``k``: the stem and stages ``0..k-1``) against mmpretrain's
+            ``MobileNetV3``, whose ``k`` freezes its layers 0 (the stem) to ``k``: small 0 and 1 -> its 0,
+            2 -> 1, 3 -> 3, 4 -> 8, 5 -> 12; large 0 -> 0, 1 -> 1, 2 -> 3, 3 -> 6, 4 -> 12, 5 -> 16.
         norm_cfg (dict): Norm layers.
     """
 

@@ -44,7 +44,9 @@ class DYResNet(StagedBackbone):
     The stem (7x7 conv, max pool) stays static, as in the paper; the 1x1 shortcut convs stay static by
     default too (``rule`` changes that): the paper's counts are those of this choice (its ResNet params
     are in units of 2**20, see docs/dynamic_conv.md). Stages follow torchvision / mmdet's ResNet: stage 0
-    is the stem with the first residual layer, so mmdet configs' ``out_indices`` carry over.
+    is the stem with the first residual layer, so mmdet configs' ``out_indices`` carry over, and
+    ``frozen_stages`` counts as mmdet's: 0 freezes the stem (7x7 conv, max pool), 1 the stem and the
+    first residual layer (index 0 below), ``k`` the stem and stages ``0..k-1``, 4 everything.
 
     ======  ======  ========
     index   stride  channels
@@ -73,6 +75,8 @@ class DYResNet(StagedBackbone):
     arch_settings = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2)}
     stage_widths = (64, 128, 256, 512)
     published_strides = (4, 8, 16, 32)
+    #: the 7x7 conv and the max pool
+    stem_length = 2
 
     def __init__(self,
                  depth: int = 18,

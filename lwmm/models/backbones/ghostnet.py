@@ -45,7 +45,8 @@ class GhostNet(StagedBackbone):
     Args:
         widen_factor (float): Width multiplier; published: 0.5, 1.0, 1.3 (GhostNetV2: 1.0, 1.3, 1.6).
         out_indices (Sequence[int]): Stages whose outputs are returned (negative counts from the end).
-        frozen_stages (int): Stages ``0..frozen_stages`` are frozen; -1 for none.
+        frozen_stages (int): -1: none; 0: the stem conv; ``k``: the stem and stages ``0..k-1`` (the features
+            up to stride ``2**k``); 5: everything (the backbone contract, as mmdet's ResNet counts).
         out_stride (int): 32 (published), 16 or 8 via dilation.
         norm_cfg (dict): Norm layers.
         act_cfg (dict): Activation of the stem, the first Ghost modules, SE and the final conv.

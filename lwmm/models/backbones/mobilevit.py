@@ -50,7 +50,9 @@ class MobileViT(StagedBackbone):
         arch (str | dict): ``'xx_small'``, ``'x_small'``, ``'small'``, or a dict with ``layers`` (list of
             the rows above), ``stem_channels``, ``expand_ratio`` (MV2 blocks), ``last_channels``.
         out_indices (Sequence[int]): Stages to return. Default: the last stage.
-        frozen_stages (int): Freeze stages ``0..frozen_stages``; -1 for none.
+        frozen_stages (int): -1: none; 0: the stem conv; ``k``: the stem and stages ``0..k-1``, which are
+            mmpretrain's ``MobileViT`` ``layers[0..k-1]`` (its ``frozen_stages=k`` freezes those but never the
+            stem); 5 freezes everything, for which mmpretrain has no number.
         out_stride (int): 32 as published; 16 or 8 turn the strides of the last stages into dilation
             (MV2 depthwise convs and the local conv of MobileViT blocks; the patch size is kept).
         with_last_conv (bool): Keep the final 1x1 expansion conv. The paper's SSDLite and DeepLabV3

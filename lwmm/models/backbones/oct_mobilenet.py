@@ -103,7 +103,9 @@ class OctMobileNetV2(StagedBackbone):
         out_indices (Sequence[int]): Stages to return; ``(3, 4)`` for SSDLite (96 and 1280 channels, as
             mmdet's MobileNetV2 ``out_indices=(4, 7)``).
         frozen_stages, norm_eval, with_cp, out_stride, init_cfg: The backbone contract
-            (:class:`StagedBackbone`).
+            (:class:`StagedBackbone`). ``frozen_stages`` 0..3 freeze what mmpretrain's / mmdet's MobileNetV2
+            freezes for the same number (0: the stem, ``k``: the stem and layers 1..k); 4 freezes its layers
+            1..5, 5 its layers 1..7 and the final 1x1 conv. Its 4 and 6 end inside a stage here (no number).
         norm_cfg (dict): Norm layers.
         act_cfg (dict): Activation.
 

@@ -87,7 +87,9 @@ class OctResNet(StagedBackbone):
     no channel is dropped; returning only the high part would lose ``alpha`` of the features and make
     ``in_channels`` depend on alpha. The merge costs a copy, no multiply-add.
 
-    Stages (the stem belongs to stage 0; ``frozen_stages=0`` freezes stem + res2):
+    Stages (the stem, 7x7 conv and max pool, opens stage 0). ``frozen_stages`` counts as mmdet's and
+    mmpretrain's ResNet: 0 freezes the stem, 1 the stem and res2 (the stock RetinaNet-R50 setting), ``k``
+    the stem and res2..res(k+1), 4 everything:
 
     ======= ======== ======== =========================================
     index   stride   channels contents
@@ -120,6 +122,8 @@ class OctResNet(StagedBackbone):
     base_widths = (64, 128, 256, 512)
     #: leading stages that run on two frequencies; the rest are vanilla (the paper keeps res5 vanilla)
     num_octave_stages = 3
+    #: the 7x7 conv and the max pool
+    stem_length = 2
 
     def __init__(self,
                  depth: int = 50,

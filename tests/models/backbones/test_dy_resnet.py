@@ -99,7 +99,7 @@ def test_out_stride(out_stride):
 
 
 def test_frozen_stages_norm_eval_with_cp():
-    model = DYResNet(depth=10, frozen_stages=0, norm_eval=True, with_cp=True)
+    model = DYResNet(depth=10, frozen_stages=1, norm_eval=True, with_cp=True)
     model.train()
     assert all(not p.requires_grad for p in model.stages[0].parameters())
     assert all(p.requires_grad for p in model.stages[1].parameters())
@@ -121,7 +121,7 @@ def test_registry():
     (dict(K=0), 'K'),
     (dict(reduction=-1), 'reduction'),
     (dict(out_indices=(4, )), 'out_indices'),
-    (dict(frozen_stages=4), 'frozen_stages'),
+    (dict(frozen_stages=5), 'frozen_stages'),
     (dict(out_stride=64), 'out_stride'),
 ])
 def test_invalid_arguments(kwargs, name):

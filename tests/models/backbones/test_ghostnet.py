@@ -106,7 +106,7 @@ def test_any_positive_widen_factor():
     assert model(torch.randn(1, 3, 64, 64))[0].shape[1] == model.stage_channels[-1]
 
 
-@pytest.mark.parametrize('kwargs, name', [(dict(frozen_stages=5), 'frozen_stages'),
+@pytest.mark.parametrize('kwargs, name', [(dict(frozen_stages=6), 'frozen_stages'),
                                           (dict(frozen_stages=-2), 'frozen_stages'),
                                           (dict(out_stride=4), 'out_stride')])
 def test_invalid_contract_args(kwargs, name):
@@ -115,7 +115,7 @@ def test_invalid_contract_args(kwargs, name):
 
 
 def test_frozen_stages():
-    model = GhostNetV2(widen_factor=0.5, frozen_stages=1)
+    model = GhostNetV2(widen_factor=0.5, frozen_stages=2)
     model.train()
     frozen = list(model.stages[0].modules()) + list(model.stages[1].modules())
     for module in frozen:

@@ -93,7 +93,7 @@ def test_out_stride_by_dilation(out_stride):
 
 
 def test_frozen_stages_and_norm_eval():
-    model = MobileViT('xx_small', frozen_stages=1, norm_eval=True)
+    model = MobileViT('xx_small', frozen_stages=2, norm_eval=True)
     model.train()
     for index, stage in enumerate(model.stages):
         frozen = index <= 1
@@ -140,6 +140,6 @@ def test_invalid_arguments():
     with pytest.raises(ValueError, match='out_stride'):
         MobileViT('small', out_stride=4)
     with pytest.raises(ValueError, match='frozen_stages'):
-        MobileViT('small', frozen_stages=5)
+        MobileViT('small', frozen_stages=6)
     with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):
         MobileViT('xx_small')(torch.randn(1, 1, 32, 32))

@@ -123,7 +123,7 @@ def test_out_stride(out_stride):
 
 
 def test_frozen_stages_and_norm_eval():
-    model = OctResNet(26, alpha=0.5, frozen_stages=1, norm_eval=True)
+    model = OctResNet(26, alpha=0.5, frozen_stages=2, norm_eval=True)
     model.train()
     assert all(not p.requires_grad for p in model.stages[1].parameters())
     assert all(p.requires_grad for p in model.stages[2].parameters())
@@ -162,7 +162,7 @@ def test_feeds_fpn(model):
     (dict(depth=34), 'depth'),
     (dict(alpha=1.0), 'alpha'),
     (dict(out_indices=(4, )), 'out_indices'),
-    (dict(frozen_stages=4), 'frozen_stages'),
+    (dict(frozen_stages=5), 'frozen_stages'),
     (dict(out_stride=4), 'out_stride'),
 ])
 def test_invalid_arguments(kwargs, match):
