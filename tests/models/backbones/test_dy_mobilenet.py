@@ -144,7 +144,7 @@ def test_out_stride_dilates_dynamic_convs(out_stride):
 def test_frozen_stages_and_norm_eval(key):
     cls = DYMobileNetV2 if key == 'v2' else DYMobileNetV3
     kwargs = dict(widen_factor=0.35) if key == 'v2' else {}
-    model = cls(frozen_stages=1, norm_eval=True, **kwargs)
+    model = cls(frozen_stages=2, norm_eval=True, **kwargs)
     model.train()
     for index, stage in enumerate(model.stages):
         frozen = index <= 1
@@ -191,7 +191,7 @@ def test_registry_and_custom_rule():
     (DYMobileNetV2, dict(K=0), 'K'),
     (DYMobileNetV2, dict(reduction=0), 'reduction'),
     (DYMobileNetV2, dict(out_indices=(5, )), 'out_indices'),
-    (DYMobileNetV2, dict(frozen_stages=5), 'frozen_stages'),
+    (DYMobileNetV2, dict(frozen_stages=6), 'frozen_stages'),
     (DYMobileNetV2, dict(out_stride=4), 'out_stride'),
     (DYMobileNetV3, dict(arch='tiny'), 'arch'),
     (DYMobileNetV3, dict(K=1.5), 'K'),
