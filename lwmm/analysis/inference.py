@@ -74,7 +74,8 @@ def load_model(config, checkpoint: Optional[str] = None, device: str = 'cpu') ->
     if isinstance(backbone, dict) and backbone.get('init_cfg', {}) and \
             backbone['init_cfg'].get('type') == 'Pretrained':
         backbone['init_cfg'] = None  # the checkpoint (or nothing) gives the weights, never a download
-    with warnings.catch_warnings():
+    from lwmm.engine.checkpoint_safety import load_checkpoint_file, mmengine_checkpoint_globals
+    with warnings.catch_warnings(), mmengine_checkpoint_globals():  # weights-only, as lwmm's Runner loads
         # the codebases warn that class names fall back to COCO / Cityscapes: replaced below
         warnings.simplefilter('ignore')
         if scope == 'mmpretrain':
@@ -91,7 +92,7 @@ def load_model(config, checkpoint: Optional[str] = None, device: str = 'cpu') ->
             meta = dict(getattr(model, 'dataset_meta', None) or {})
     checkpoint_meta = {}
     if checkpoint is not None:
-        checkpoint_meta = torch.load(checkpoint, map_location='cpu', weights_only=False).get('meta', {}) or {}
+        checkpoint_meta = load_checkpoint_file(checkpoint).get('meta', {}) or {}
     config_meta = _config_metainfo(cfg)
     if 'dataset_meta' not in checkpoint_meta and config_meta.get('classes'):
         meta.update({key.lower(): value for key, value in config_meta.items()})

@@ -106,7 +106,7 @@ def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
         from safetensors.torch import load_file
         return load_file(path)
     try:
-        checkpoint = torch.load(path, map_location='cpu')
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True)  # tensors only, on any torch
     except Exception as error:  # a truncated or foreign file: say which file and what torch said
         raise ValueError(f'{path!r} is not a readable torch checkpoint ({type(error).__name__}: '
                          f'{str(error).splitlines()[0] if str(error) else ""}).') from None

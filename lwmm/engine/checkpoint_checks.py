@@ -7,6 +7,9 @@ What mmengine 0.10.7 / torch report by themselves, and what these checks say ins
   cut short (an interrupted save, copy or download)".
 - a file that is not a checkpoint (text, an image, ...): ``UnpicklingError: ... invalid load key`` ->
   "... it is not a checkpoint: a text file beginning b'...'".
+- a checkpoint holding objects the weights-only loader refuses: torch's advice to load it with
+  ``weights_only=False`` (which runs whatever code the file holds) -> "... cannot be loaded weights-only: it
+  holds <names>, which neither torch's weights-only loader nor lwmm allows ..." (lwmm.engine.checkpoint_safety).
 - a checkpoint of another architecture: ``load_from`` only *logs* "The model and loaded state dict do not
   match exactly" and carries on, so tools/test.py evaluates a mostly random model, and ``--resume``
   fails later on the optimizer's parameter groups. :func:`check_checkpoint_fits` lists the missing,
@@ -15,11 +18,13 @@ What mmengine 0.10.7 / torch report by themselves, and what these checks say ins
 Fine-tuning (``load_from`` without resume) may mean to drop a head: there only the file is checked.
 """
 import os.path as osp
+import pickle
 import zipfile
 from typing import Dict, List, Tuple
 
 import torch
 
+WHOLE_ARCHIVE = 'it is a torch zip archive whose contents torch cannot read'
 REVISE_KEYS = (('module.', ''), )  # what mmengine's load_checkpoint strips (DataParallel / DDP wrappers)
 
 
@@ -36,7 +41,7 @@ def describe_checkpoint_file(path: str) -> str:
         with zipfile.ZipFile(path) as archive:
             if not any(name.endswith('data.pkl') for name in archive.namelist()):
                 return 'it is a zip archive but not a torch checkpoint (no data.pkl inside)'
-        return 'it is a torch zip archive whose contents torch cannot read'
+        return WHOLE_ARCHIVE
     if head[:1] == b'\x80':
         return 'it is a legacy (pickle) checkpoint that is truncated or corrupt'
     try:
@@ -48,20 +53,31 @@ def describe_checkpoint_file(path: str) -> str:
     return f'it is not a checkpoint (beginning {head[:16]!r})'
 
 
+def raise_unreadable(path: str, error: Exception):
+    """Raise the ValueError saying what is wrong with the file ``path`` torch could not read."""
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ''
+    if len(first_line) > 120:  # torch's weights-only advice runs on for a paragraph
+        first_line = first_line[:117] + '...'
+    raise ValueError(f'checkpoint {path!r} ({osp.getsize(path)} bytes) cannot be loaded: '
+                     f'{describe_checkpoint_file(path)}. torch said: {type(error).__name__}: {first_line}') \
+        from error
+
+
 def read_checkpoint(path: str, map_location: str = 'cpu') -> dict:
-    """Load a local checkpoint as mmengine does; a failure names the file and what is wrong with it."""
-    from mmengine.runner.checkpoint import _load_checkpoint
+    """Load a local checkpoint weights-only, as lwmm's Runner does (mmengine's own checkpoints included:
+    lwmm.engine.checkpoint_safety); a failure names the file and what is wrong with it."""
+    from lwmm.engine.checkpoint_safety import load_checkpoint_file, refused_globals_hint
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path!r} does not exist.')
     try:
-        checkpoint = _load_checkpoint(path, map_location=map_location)
-    except Exception as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ''
-        if len(first_line) > 120:  # torch's weights-only advice runs on for a paragraph
-            first_line = first_line[:117] + '...'
-        raise ValueError(f'checkpoint {path!r} ({osp.getsize(path)} bytes) cannot be loaded: '
-                         f'{describe_checkpoint_file(path)}. torch said: {type(error).__name__}: {first_line}') \
+        checkpoint = load_checkpoint_file(path, map_location=map_location)
+    except pickle.UnpicklingError as error:
+        if describe_checkpoint_file(path) != WHOLE_ARCHIVE:  # a broken file: said below
+            raise_unreadable(path, error)
+        raise ValueError(f'checkpoint {path!r} cannot be loaded weights-only: {refused_globals_hint(path, error)}') \
             from error
+    except Exception as error:
+        raise_unreadable(path, error)
     if not isinstance(checkpoint, dict):
         raise ValueError(f'checkpoint {path!r} holds a {type(checkpoint).__name__}, not a state dict or a '
                          f"{{'state_dict': ...}} checkpoint: was it saved with torch.save(model)?")

@@ -1,4 +1,5 @@
-"""The hooks lwmm's tools add to every training: non-finite loss checks and generator state in checkpoints.
+"""The hooks lwmm's tools add to every training: non-finite loss checks, generator state in checkpoints
+and checkpoints in plain types (which torch's weights-only loader reads with no allow-list).
 
 They are added by the launch path (``tools/train.py``, ``tools/test.py``) rather than by the default
 runtimes because config inheritance cannot carry them everywhere: ``custom_hooks`` is a list, which a
@@ -14,6 +15,7 @@ import copy
 LWMM_DEFAULT_HOOKS = dict(
     non_finite_loss=dict(type='lwmm.NonFiniteLossHook'),
     rng_state=dict(type='lwmm.RandomStateHook'),
+    plain_checkpoint=dict(type='lwmm.PlainCheckpointHook'),
 )
 
 

@@ -94,18 +94,20 @@ def slurm_rendezvous_env(environ=os.environ) -> None:
 
 def build_runner(cfg: Config, strict_checkpoint: bool = None):
     """The Runner of ``cfg``, after the config and checkpoint checks (lwmm.engine.config_checks /
-    checkpoint_checks). ``strict_checkpoint``: stop unless ``cfg.load_from`` fits the model key for key
-    (default: when resuming; tools/test.py asks for it; fine-tuning may drop a head)."""
+    checkpoint_checks), its checkpoint loads guarded (lwmm.engine.checkpoint_safety). ``strict_checkpoint``:
+    stop unless ``cfg.load_from`` fits the model key for key (default: when resuming; tools/test.py asks for
+    it; fine-tuning may drop a head)."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
     from lwmm.engine.checkpoint_checks import check_checkpoint_fits
+    from lwmm.engine.checkpoint_safety import guard_runner_loads
     from lwmm.engine.config_checks import check_config
     check_config(cfg)  # unprefixed lwmm types, neck/head channels: fail here with the fix, not mid-build
     load_from = cfg.get('load_from')
     if load_from and '://' not in load_from:
         strict = bool(cfg.get('resume')) if strict_checkpoint is None else strict_checkpoint
         check_checkpoint_fits(cfg, load_from, strict)
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    # resume / load_from read mmengine's own checkpoints without widening torch's allow-list for the process
+    return guard_runner_loads(runner)

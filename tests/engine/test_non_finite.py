@@ -102,4 +102,4 @@ def test_default_hooks_are_added_kept_or_removed():
     assert cfg.default_hooks.non_finite_loss.check_weights is False
     bare = Config(dict())
     add_default_hooks(bare)
-    assert set(bare.default_hooks) == {'non_finite_loss', 'rng_state'}
+    assert set(bare.default_hooks) == {'non_finite_loss', 'rng_state', 'plain_checkpoint'}
