@@ -154,7 +154,8 @@ def test_configs_anneal_in_the_unit_of_their_loop(path):
     cfg = Config.fromfile(osp.join(_CONFIGS, path))
     hooks = [h for h in cfg.get('custom_hooks', []) if h['type'].endswith('DynamicConvTemperatureHook')]
     assert len(hooks) == 1
-    iteration_loop = cfg.train_cfg.get('type', '').endswith('IterBasedTrainLoop') or cfg.train_cfg.get('by_epoch') is False
+    loop = cfg.train_cfg
+    iteration_loop = loop.get('type', '').endswith('IterBasedTrainLoop') or loop.get('by_epoch') is False
     assert hooks[0].get('by_epoch', True) is not iteration_loop
 
 
