@@ -68,7 +68,7 @@ class OfflineTimmHub:
         return sorted(self._files)
 
     def add(self, name: str) -> str:
-        """Write the weights of ``name`` (once) and return the path of its snapshot file."""
+        """Write the weights of ``name`` (once per repository) and return the path of its snapshot file."""
         if name in self._files:
             return self._files[name]
         import timm
@@ -79,7 +79,13 @@ class OfflineTimmHub:
         if cfg is None or not cfg.hf_hub_id:
             raise ValueError(f'offline_timm_hub: timm has no Hugging Face weights for {name!r}.')
         repo_id, filename = cfg.hf_hub_id, cfg.hf_hub_filename or 'model.safetensors'
-        torch.manual_seed(int(hashlib.sha1(name.encode()).hexdigest()[:8], 16))
+        repo = osp.join(self.cache, 'models--' + repo_id.replace('/', '--'))
+        revision = hashlib.sha1(repo_id.encode()).hexdigest()
+        snapshot = osp.join(repo, 'snapshots', revision, filename)
+        if osp.exists(snapshot):  # the same repository under another name (a bare architecture, its default tag)
+            self._files[name] = snapshot
+            return snapshot
+        torch.manual_seed(int(revision[:8], 16))
         model = timm.create_model(timm.models.split_model_name_tag(name)[0], pretrained=False)
         with torch.no_grad():
             for m in model.modules():
@@ -88,11 +94,8 @@ class OfflineTimmHub:
                     m.running_var.uniform_(0.5, 2.0)
                     m.weight.uniform_(0.5, 1.5)
                     m.bias.uniform_(-0.2, 0.2)
-        repo = osp.join(self.cache, 'models--' + repo_id.replace('/', '--'))
-        revision = hashlib.sha1(repo_id.encode()).hexdigest()
-        os.makedirs(osp.join(repo, 'blobs'), exist_ok=True)
-        os.makedirs(osp.join(repo, 'refs'), exist_ok=True)
-        os.makedirs(osp.join(repo, 'snapshots', revision), exist_ok=True)
+        for folder in ('blobs', 'refs', osp.join('snapshots', revision)):
+            os.makedirs(osp.join(repo, folder), exist_ok=True)
         staging = osp.join(repo, 'blobs', 'incoming')
         save_file({k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}, staging)
         with open(staging, 'rb') as f:
@@ -100,9 +103,6 @@ class OfflineTimmHub:
         os.replace(staging, blob)
         with open(osp.join(repo, 'refs', 'main'), 'w') as f:
             f.write(revision)
-        snapshot = osp.join(repo, 'snapshots', revision, filename)
-        if osp.lexists(snapshot):  # the same repository under another name (a bare architecture, its default tag)
-            os.remove(snapshot)
         os.symlink(osp.relpath(blob, osp.dirname(snapshot)), snapshot)
         self._files[name] = snapshot
         return snapshot

@@ -117,3 +117,15 @@ def test_file_of_another_model(offline_timm_hub, tmp_path, monkeypatch):
     monkeypatch.setattr(constants, 'HF_HUB_CACHE', str(cache))
     with pytest.raises(ValueError, match=r"timm://ghostnetv2_100.in1k.*not timm 'ghostnetv2_100'.*missing"):
         _load_checkpoint('timm://ghostnetv2_100.in1k')
+
+
+def test_bare_architecture_takes_timm_default_tag(offline_timm_hub):
+    offline_timm_hub.add('ghostnet_100.in1k')
+    bare, tagged = _load_checkpoint('timm://ghostnet_100'), _load_checkpoint('timm://ghostnet_100.in1k')
+    assert bare['meta']['converted_from'] == 'timm/ghostnet_100'
+    assert all(torch.equal(bare['state_dict'][k], v) for k, v in tagged['state_dict'].items())
+
+
+def test_untrained_tag_is_refused():
+    with pytest.raises(ValueError, match=r"timm publishes no weights for 'mobilenetv2_075'"):
+        _load_checkpoint('timm://mobilenetv2_075')
