@@ -3,6 +3,7 @@ and without lwmm and by lwmm's own load paths; the checkpoints mmengine writes l
 import builtins
 import copyreg
 import importlib
+import importlib.util
 import itertools
 import json
 import os
@@ -398,6 +399,26 @@ def test_inference_loads_mmengines_format_and_refuses_crafted_files(ghostnet_in_
     for name in ('HistoryBuffer table', 'getattr chain to os.system', 'eval'):
         with pytest.raises(pickle.UnpicklingError):
             load_model(cfg, paths[name])
+    assert not marker.exists()
+
+
+def test_export_tool_loads_mmengines_format_and_refuses_crafted_files(stock_checkpoint, crafted, tmp_path,
+                                                                      statistics_table):
+    spec = importlib.util.spec_from_file_location('export_onnx', osp.join(ROOT, 'tools', 'deploy', 'export_onnx.py'))
+    export_onnx = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export_onnx)
+    _, model = export_onnx.build_model(CLS_CONFIG)
+    weights = {key: value + 1 if value.is_floating_point() else value for key, value in model.state_dict().items()}
+    checkpoint = torch.load(stock_checkpoint, weights_only=False)  # mmengine's meta and message hub
+    checkpoint['state_dict'] = weights
+    path = str(tmp_path / 'ghostnet_mmengine_format.pth')
+    torch.save(checkpoint, path)
+    _, loaded = export_onnx.build_model(CLS_CONFIG, path)
+    for key, value in loaded.state_dict().items():
+        torch.testing.assert_close(value, weights[key])
+    paths, marker = crafted
+    with pytest.raises(ValueError, match='could not be loaded'):
+        export_onnx.build_model(CLS_CONFIG, paths['getattr chain to os.system'])
     assert not marker.exists()
 
 

@@ -87,8 +87,11 @@ def build_model(config: str, checkpoint: Optional[str] = None):
             logger.setLevel(level)
     else:
         from mmengine.runner import load_checkpoint
+
+        from lwmm.engine.checkpoint_safety import mmengine_checkpoint_globals
         try:
-            load_checkpoint(model, checkpoint, map_location='cpu', strict=False, logger='silent')
+            with mmengine_checkpoint_globals():  # weights-only, mmengine's own checkpoints included
+                load_checkpoint(model, checkpoint, map_location='cpu', strict=False, logger='silent')
         except Exception as error:  # noqa: BLE001  (any unreadable file gets one clear message)
             raise ValueError(f'checkpoint {checkpoint!r} could not be loaded ({type(error).__name__}: '
                              f'{str(error).splitlines()[0] if str(error) else ""}); is it a complete '
