@@ -5,7 +5,6 @@ mmdet and mmseg can name ``dict(type='lwmm.GhostNetV2', ...)``. It imports none 
 parts that extend one (lwmm.models.heads) are imported when a config names them.
 """
 from .version import __version__  # noqa: F401
-from . import compat  # noqa: F401,E402
 from . import registry  # noqa: F401,E402
 from . import datasets, engine, models  # noqa: F401,E402
 from .converters import scheme  # noqa: F401,E402  (adds the timm:// checkpoint scheme to mmengine)
