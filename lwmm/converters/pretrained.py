@@ -123,6 +123,9 @@ def load_pretrained(backbone, base_init_weights: Callable[[], None]) -> None:
         backbone.init_cfg = init_cfg
     print_log(f'load {type(backbone).__name__} from: {checkpoint}', logger='current')
     result = backbone.load_state_dict(state_dict, strict=False)
+    if hasattr(backbone, '_params_init_info'):  # mmengine's record of what initialised each parameter
+        from mmengine.model.weight_init import update_init_info
+        update_init_info(backbone, init_info=f'PretrainedInit: load from {checkpoint}')
     # a static twin has no kernel attention: those layers keep their initialisation by design
     attention = [k for k in result.missing_keys if '.attention.' in k]
     missing = [k for k in result.missing_keys if '.attention.' not in k]

@@ -38,7 +38,8 @@ def _timm_to_cvnets(state_dict):
         (r'^conv1_1x1\.conv\.', 'block.exp_1x1.block.conv.'), (r'^conv1_1x1\.bn\.', 'block.exp_1x1.block.norm.'),
         (r'^conv2_kxk\.conv\.', 'block.conv_3x3.block.conv.'), (r'^conv2_kxk\.bn\.', 'block.conv_3x3.block.norm.'),
         (r'^conv3_1x1\.conv\.', 'block.red_1x1.block.conv.'), (r'^conv3_1x1\.bn\.', 'block.red_1x1.block.norm.'),
-        (r'^conv_kxk\.conv\.', 'local_rep.conv_3x3.block.conv.'), (r'^conv_kxk\.bn\.', 'local_rep.conv_3x3.block.norm.'),
+        (r'^conv_kxk\.conv\.', 'local_rep.conv_3x3.block.conv.'),
+        (r'^conv_kxk\.bn\.', 'local_rep.conv_3x3.block.norm.'),
         (r'^conv_1x1\.', 'local_rep.conv_1x1.block.conv.'),
         (r'^transformer\.(\d+)\.norm1\.', r'global_rep.\1.pre_norm_mha.0.'),
         (r'^transformer\.(\d+)\.attn\.qkv\.', r'global_rep.\1.pre_norm_mha.1.qkv_proj.'),
@@ -128,7 +129,8 @@ def test_cvnets_mobilevit(tmp_path, mobilevit):
     cvnets = _timm_to_cvnets(mobilevit[0])
     # names the cvnets code gives (read there, not produced by lwmm's map)
     for key in ('conv_1.block.conv.weight', 'layer_1.0.block.exp_1x1.block.norm.running_var',
-                'layer_3.1.local_rep.conv_1x1.block.conv.weight', 'layer_3.1.global_rep.0.pre_norm_mha.1.qkv_proj.weight',
+                'layer_3.1.local_rep.conv_1x1.block.conv.weight',
+                'layer_3.1.global_rep.0.pre_norm_mha.1.qkv_proj.weight',
                 'layer_3.1.global_rep.2.weight', 'layer_5.1.fusion.block.conv.weight',
                 'conv_1x1_exp.block.norm.weight', 'classifier.fc.bias'):
         assert key in cvnets, key
@@ -160,5 +162,6 @@ def test_file_of_another_model(tmp_path, mobilevit):
 
 
 def test_missing_file():
-    with pytest.raises(FileNotFoundError, match=r"GhostNet: init_cfg checkpoint 'missing/ghostnet\.pth' does not exist"):
+    with pytest.raises(FileNotFoundError,
+                       match=r"GhostNet: init_cfg checkpoint 'missing/ghostnet\.pth' does not exist"):
         _backbone(dict(type='lwmm.GhostNet'), 'missing/ghostnet.pth')

@@ -90,7 +90,8 @@ def test_offline_with_empty_cache(offline_timm_hub, tmp_path, monkeypatch):
     with pytest.raises(ValueError) as error:
         _load_checkpoint('timm://ghostnetv2_100.in1k')
     message = str(error.value)
-    for part in ('ghostnetv2_100.in1k', 'HF_HUB_OFFLINE', 'timm/ghostnetv2_100.in1k', 'by hand', 'checkpoint=<that file>'):
+    for part in ('ghostnetv2_100.in1k', 'HF_HUB_OFFLINE', 'timm/ghostnetv2_100.in1k', 'by hand',
+                 'checkpoint=<that file>'):
         assert part in message, (part, message)
 
 

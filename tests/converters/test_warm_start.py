@@ -25,7 +25,8 @@ def _set_attention(backbone, mode: str, seed: int = 0):
     for module in backbone.modules():
         if isinstance(module, DynamicConv2d):
             if mode == 'random':
-                module.attention.forced = torch.rand(module.num_kernels, generator=generator, dtype=torch.float64).softmax(0)
+                weights = torch.rand(module.num_kernels, generator=generator, dtype=torch.float64)
+                module.attention.forced = weights.softmax(0)
             else:
                 module.attention.forced = None
                 module.temperature = float(mode)
