@@ -35,6 +35,7 @@ def _set_attention(backbone, mode: str, seed: int = 0):
 # (lwmm backbone, timm tag, input size); MobileNetV3's timm weights use BatchNorm eps 1e-5
 DY_TWINS = [
     (dict(type='lwmm.DYMobileNetV2', widen_factor=1.0, out_indices=(4, )), 'mobilenetv2_100.ra_in1k'),
+    (dict(type='lwmm.DYMobileNetV2', widen_factor=0.5, out_indices=(4, )), 'mobilenetv2_050.lamb_in1k'),
     (dict(type='lwmm.DYResNet', depth=18, out_indices=(3, )), 'resnet18.tv_in1k'),
     (dict(type='lwmm.DYMobileNetV3', arch='small', out_indices=(4, ), norm_cfg=dict(type='BN', eps=1e-5)),
      'mobilenetv3_small_100.lamb_in1k'),
