@@ -15,7 +15,8 @@ table into the class's), so lwmm allows neither. Instead:
   stand-ins (:class:`PickledHistoryBuffer`, which keeps only the logged values, and
   :func:`statistics_method_name`, which answers only ``getattr(HistoryBuffer, <default statistic>)``)
   and allows NumPy's array and scalar reconstruction. lwmm's loads use it: :func:`load_checkpoint_file`,
-  ``read_checkpoint`` and the Runner's own ``resume`` / ``load_from`` (:func:`guard_runner_loads`).
+  ``read_checkpoint``, the Runner's own ``resume`` / ``load_from`` (:func:`guard_runner_loads`, applied by
+  ``build_runner``), ``lwmm.analysis.inference.load_model`` and tools/deploy/export_onnx.py.
 
 Nothing is added to torch's allow-list outside those loads. docs/checkpoint_safety.md says why each
 entry is harmless.
