@@ -67,8 +67,9 @@ def test_v2_counts_match_paper(widen_factor):
 def test_v3_small_counts_match_paper():
     """The paper's MobileNetV3-Small (2.9M / 66.0M) has params of the 1280-wide head (2.95M; the published
     1024-wide head gives 2.54M); with it the DY params match (4.78M vs 4.8M). Its 66.0M MACs are not those
-    of either head (56.9M / 56.5M), so of the MACs only what dynamic convolution adds is compared: 2.29M
-    against the paper's 68.5M - 66.0M = 2.5M (docs/dynamic_conv.md)."""
+    of either head (56.9M / 56.5M): what dynamic convolution adds is compared within 10 % (2.29M against the
+    paper's 68.5M - 66.0M = 2.5M), and the total with its known gap, 59.2M against 68.5M (-13.6 %), which is
+    the baseline's (docs/dynamic_conv.md: no construction we tried reaches the paper's 66.0M)."""
     static = count_complexity(_Classifier(DYMobileNetV3('small', rule=lambda *args: False), _v3_head()))
     dynamic = count_complexity(_Classifier(DYMobileNetV3('small'), _v3_head()))
     published = count_complexity(_Classifier(DYMobileNetV3('small', rule=lambda *args: False), _v3_head(1024)))
@@ -76,6 +77,9 @@ def test_v3_small_counts_match_paper():
     assert abs(static['params'] / 2.9e6 - 1) <= 0.02
     assert abs(dynamic['params'] / 4.8e6 - 1) <= 0.02
     assert abs((dynamic['macs'] - static['macs']) / 2.5e6 - 1) <= 0.10
+    # the known gap, bounded on both sides: a change to the count that closes or widens it must update the docs
+    assert -0.15 < dynamic['macs'] / 68.5e6 - 1 < -0.12, dynamic['macs']
+    assert -0.15 < static['macs'] / 66.0e6 - 1 < -0.12, static['macs']  # the same gap in the static baseline
 
 
 def test_v2_matches_mmpretrain_mobilenetv2_converted():
