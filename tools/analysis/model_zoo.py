@@ -1,18 +1,31 @@
-"""The model-zoo table: params and multiply-adds of every config, measured, beside the papers' figures.
+"""The model zoo: OpenMMLab metafiles in, the README's and docs/model_zoo.md's tables out.
 
-    python tools/analysis/model_zoo.py                           # print the classification table
-    python tools/analysis/model_zoo.py --write docs/model_zoo.md # replace the table between the markers
-    python tools/analysis/model_zoo.py --all                     # detection and segmentation too
+    python tools/analysis/model_zoo.py                            # print the tables
+    python tools/analysis/model_zoo.py --write docs/model_zoo.md  # replace the tables between the markers
+    python tools/analysis/model_zoo.py --measure [--latency FILE] [--configs C ...]  # re-count, store
 
-Params and MACs are :func:`lwmm.analysis.config_complexity` on each config's model at its default input
-(see tools/analysis/get_flops.py). Latency comes from ``work_dirs/benchmark/latest.json`` when that file
-exists (a benchmark's output: ``{config: ms}``, ``{config: {"latency_ms": ms}}`` or a list of records
-with ``config`` and ``latency_ms``; of records that carry ``mode`` and ``batch``, those of eager mode at
-batch 1), else '-'. ``--write FILE`` replaces the text between
-``<!-- model-zoo:start -->`` and ``<!-- model-zoo:end -->`` in FILE and fails if either is missing.
+``model-index.yml`` (repository root) imports one metafile per family (``configs/metafiles/<family>.yml``)
+in the schema of mmpretrain's and mmdet's metafiles: ``Collections`` (one per paper, with ``Paper`` and
+``Code``) and ``Models``, each with ``Name`` (the config's stem), ``In Collection``, ``Config``,
+``Metadata`` (``Training Data``, ``FLOPs`` and ``Parameters``), ``Results`` (``Task``, ``Dataset``,
+``Metrics``) and ``Weights``. What lwmm's entries mean:
+
+- ``Metadata.Parameters`` / ``FLOPs`` / ``Input Size``: counted by ``--measure`` with
+  :func:`lwmm.analysis.config_complexity` (multiply-adds, as the papers count; see get_flops.py) on the
+  config's model at its default input; ``Metadata.CPU Latency (ms)``: from a benchmark's JSON
+  (``--latency``, tools/analysis/benchmark.py's output: eager mode, batch 1). Never typed by hand.
+- ``Metadata.Architecture``: the network's name in the table; ``Metadata.Pretrained``: the checkpoint the
+  config's backbone starts from (its ``init_cfg``; tests check the two agree).
+- ``Results``: the paper's reported figures for this setting (lwmm publishes no trained weights of its
+  own); ``Paper Figures``: the paper's parameters and multiply-adds, the model it reports, and where.
+- ``Weights``: a classifier's published ImageNet weights (timm's hub, ``Converted From`` the authors'
+  release), loadable with ``init_cfg=dict(type='Pretrained', checkpoint='timm://<tag>')``.
+
+``--write FILE`` replaces the text between ``<!-- model-zoo:start -->`` and ``<!-- model-zoo:end -->``
+(classification) and between ``<!-- model-zoo-dense:start -->`` and ``<!-- model-zoo-dense:end -->``
+(detection and segmentation) in FILE, and fails before writing if a marker is missing.
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
@@ -23,58 +36,67 @@ os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-START_MARKER = '<!-- model-zoo:start -->'
-END_MARKER = '<!-- model-zoo:end -->'
+MODEL_INDEX = osp.join(ROOT, 'model-index.yml')
 LATENCY_FILE = osp.join('work_dirs', 'benchmark', 'latest.json')
-
-_GHOSTNET = 'GhostNet (Han et al., CVPR 2020)'
-_GHOSTNETV2 = 'GhostNetV2 (Tang et al., NeurIPS 2022)'
-_MOBILEVIT = 'MobileViT (Mehta & Rastegari, ICLR 2022; MACs about, attention counted)'
-_DYCNN = 'Dynamic Convolution (Chen et al., CVPR 2020)'
-_DYCNN_RESNET = ('Dynamic Convolution (Chen et al., CVPR 2020; its ResNet params, 42.7 / 18.6 "M", are units of 2^20 '
-                 '-- its ResNet-18/10 baselines "11.1M" / "5.2M" are the standard networks so counted -- shown here in 10^6)')
-#: the DY-CNN paper's ResNet parameter counts are in units of 2^20 (see docs/dynamic_conv.md)
-_MEBI = 2 ** 20 / 1e6
-_OCTCONV = 'OctConv (Chen et al., ICCV 2019; Oct-ResNet-50 MACs about, alpha 0.5 from the official README: 2.367G)'
-
-#: Published figures per config: (model name, params in M, MACs in M, source), as listed in the design
-#: document (/work/shared/DESIGN.md, "Published numbers to match"); None where the paper has no such
-#: model. Approximate MACs (MobileViT, Oct-ResNet-50) are the papers' rounded figures.
-PUBLISHED = {
-    'ghostnet-0.5x_in1k': ('GhostNet 0.5x', 2.6, 42, _GHOSTNET),
-    'ghostnet-1.0x_in1k': ('GhostNet 1.0x', 5.2, 141, _GHOSTNET),
-    'ghostnet-1.3x_in1k': ('GhostNet 1.3x', 7.3, 226, _GHOSTNET),
-    'ghostnetv2-1.0x_in1k': ('GhostNetV2 1.0x', 6.1, 167, _GHOSTNETV2),
-    'ghostnetv2-1.3x_in1k': ('GhostNetV2 1.3x', 8.9, 269, _GHOSTNETV2),
-    'ghostnetv2-1.6x_in1k': ('GhostNetV2 1.6x', 12.3, 399, _GHOSTNETV2),
-    'mobilevit-xxs_in1k': ('MobileViT-XXS', 1.3, 420, _MOBILEVIT),
-    'mobilevit-xs_in1k': ('MobileViT-XS', 2.3, 1050, _MOBILEVIT),
-    'mobilevit-s_in1k': ('MobileViT-S', 5.6, 2030, _MOBILEVIT),
-    'dy-mobilenetv2-1.0x_in1k': ('DY-MobileNetV2 x1.0', 11.1, 312.9, _DYCNN),
-    'dy-mobilenetv2-0.75x_in1k': ('DY-MobileNetV2 x0.75', 7.0, 217.5, _DYCNN),
-    'dy-mobilenetv2-0.5x_in1k': ('DY-MobileNetV2 x0.5', 4.0, 101.4, _DYCNN),
-    'dy-mobilenetv2-0.35x_in1k': ('DY-MobileNetV2 x0.35', 2.8, 62.0, _DYCNN),
-    'dy-mobilenetv3-small_in1k': ('DY-MobileNetV3-Small', 4.8, 68.5, _DYCNN),
-    'dy-mobilenetv3-large_in1k': ('DY-MobileNetV3-Large', None, None, None),  # not in the paper
-    'dy-resnet18_in1k': ('DY-ResNet-18', round(42.7 * _MEBI, 2), 1850, _DYCNN_RESNET),
-    'dy-resnet10_in1k': ('DY-ResNet-10', round(18.6 * _MEBI, 2), 910, _DYCNN_RESNET),
-    'oct-resnet50-a0.125_in1k': ('Oct-ResNet-50 (alpha 0.125)', 25.6, 3600, _OCTCONV),
-    'oct-resnet50-a0.25_in1k': ('Oct-ResNet-50 (alpha 0.25)', 25.6, 3100, _OCTCONV),
-    'oct-resnet50-a0.5_in1k': ('Oct-ResNet-50 (alpha 0.5)', 25.6, 2367, _OCTCONV),
-    'oct-resnet50-a0.75_in1k': ('Oct-ResNet-50 (alpha 0.75)', 25.6, 1900, _OCTCONV),
-    'oct-mobilenetv2_in1k': ('Oct-MobileNetV2 1.0 (alpha 0.375)', 3.5, 256, _OCTCONV),
-}
+#: the tables, each between its markers: (name, tasks of its rows)
+TABLES = (('model-zoo', ('Image Classification', )),
+          ('model-zoo-dense', ('Object Detection', 'Semantic Segmentation')))
+#: Results metric shown in the dense table, per task
+TASK_METRICS = {'Object Detection': 'box AP', 'Semantic Segmentation': 'mIoU'}
 
 
-def find_configs(dirs):
-    """Every config file (not ``_base_``) under the given folders, sorted."""
-    found = []
-    for folder in dirs:
-        paths = glob.glob(osp.join(folder, '**', '*.py'), recursive=True)
-        found += [p for p in paths if '_base_' not in p.split(os.sep)]
-    return sorted(set(found))
+def markers(name='model-zoo'):
+    return f'<!-- {name}:start -->', f'<!-- {name}:end -->'
 
 
+START_MARKER, END_MARKER = markers()
+
+
+# -- metafiles -------------------------------------------------------------------------------------------
+def load_yaml(path):
+    import yaml
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+def dump_yaml(data, path):
+    import yaml
+    with open(path, 'w') as f:
+        yaml.safe_dump(data, f, sort_keys=False, allow_unicode=True, width=110)
+
+
+def metafile_paths(index=MODEL_INDEX):
+    """The metafiles ``model-index.yml`` imports, as absolute paths."""
+    data = load_yaml(index)
+    if not isinstance(data, dict) or not isinstance(data.get('Import'), list):
+        raise ValueError(f'{index}: expected a mapping with an Import list of metafiles.')
+    return [osp.join(osp.dirname(osp.abspath(index)), path) for path in data['Import']]
+
+
+def load_models(index=MODEL_INDEX):
+    """(collections by name, models in metafile order); each model gets ``_metafile``, its file."""
+    collections, models = {}, []
+    for path in metafile_paths(index):
+        data = load_yaml(path)
+        for collection in data.get('Collections', []):
+            collections[collection['Name']] = collection
+        for model in data.get('Models', []):
+            models.append(dict(model, _metafile=path))
+    return collections, models
+
+
+def task_of(model):
+    """The model's task: its Results' (the paper's figure), else ``Metadata.Task`` (no published figure)."""
+    results = model.get('Results') or []
+    return results[0]['Task'] if results else model['Metadata'].get('Task')
+
+
+def dataset_of(model):
+    results = model.get('Results') or []
+    return results[0]['Dataset'] if results else model['Metadata'].get('Training Data')
+
+
+# -- measuring --------------------------------------------------------------------------------------------
 def load_latency(path=LATENCY_FILE):
     """{config name or path: latency in ms} from a benchmark's JSON output, {} when there is none."""
     if not osp.isfile(path):
@@ -97,18 +119,10 @@ def load_latency(path=LATENCY_FILE):
 
 def _latency_of(config, latency):
     stem = osp.splitext(osp.basename(config))[0]
-    for key in (config, osp.relpath(config, ROOT), osp.basename(config), stem):
+    for key in (config, osp.join(ROOT, config), osp.basename(config), stem):
         if key in latency:
-            return f'{latency[key]:.2f}'
-    return '-'
-
-
-def _fmt_macs(macs):
-    return f'{macs / 1e9:.2f}G' if macs >= 1e9 else f'{macs / 1e6:.1f}M'
-
-
-def _fmt_published(mega):
-    return f'{mega / 1e3:.2f}G' if mega >= 1e3 else f'{mega:g}M'
+            return latency[key]
+    return None
 
 
 def measure(configs, shape=None, log=None):
@@ -127,24 +141,79 @@ def measure(configs, shape=None, log=None):
     return rows
 
 
-def make_table(rows, link_dir=ROOT, latency=None):
-    """The markdown table of measured rows; config links are relative to ``link_dir``."""
-    latency = latency or {}
+def store_measurements(configs=None, latency=None, index=MODEL_INDEX, log=None):
+    """Count the models of ``configs`` (default: every model of the metafiles) and write the counts, and
+    any latency ``latency`` has for them, into their metafiles' ``Metadata``. Returns the configs done."""
+    _, models = load_models(index)
+    by_config = {osp.normpath(m['Config']): m for m in models}
+    wanted = [osp.normpath(osp.relpath(osp.abspath(c), ROOT)) for c in configs] if configs else list(by_config)
+    unknown = [c for c in wanted if c not in by_config]
+    if unknown:
+        raise ValueError(f'{", ".join(unknown)}: not in any metafile of {index}; add the config to its '
+                         "family's metafile first.")
+    rows = dict(measure([osp.join(ROOT, c) for c in wanted], log=log))
+    updates = {}
+    for config in wanted:
+        result = rows[osp.join(ROOT, config)]
+        _, _, height, width = result['input_shape']
+        metadata = dict(Parameters=int(result['params']), FLOPs=int(result['macs']),
+                        **{'Input Size': f'{height}x{width}'})
+        ms = _latency_of(config, latency or {})
+        if ms is not None:
+            metadata['CPU Latency (ms)'] = round(ms, 2)
+        updates[config] = metadata
+    for path in metafile_paths(index):
+        data = load_yaml(path)
+        changed = False
+        for model in data.get('Models', []):
+            update = updates.get(osp.normpath(model['Config']))
+            if update:
+                model['Metadata'].update(update)
+                changed = True
+        if changed:
+            dump_yaml(data, path)
+    return wanted
+
+
+# -- tables -----------------------------------------------------------------------------------------------
+def _fmt_macs(macs):
+    return f'{macs / 1e9:.2f}G' if macs >= 1e9 else f'{macs / 1e6:.1f}M'
+
+
+def _fmt_published(mega):
+    return f'{mega / 1e3:.2f}G' if mega >= 1e3 else f'{mega:g}M'
+
+
+def _link(model, link_dir):
+    stem = osp.splitext(osp.basename(model['Config']))[0]
+    path = osp.relpath(osp.join(ROOT, model['Config']), osp.abspath(link_dir)).replace(os.sep, '/')
+    return f'[{stem}]({path})'
+
+
+def _measured(metadata, key, fmt):
+    value = metadata.get(key)
+    return '-' if value is None else fmt(value)
+
+
+def make_table(models, link_dir=ROOT):
+    """The classification table: measured params / MACs / latency beside the papers' figures."""
     lines = [
         '| model | config | input | params (M) | MACs | paper params (M) | paper MACs | CPU latency (ms) |',
         '|---|---|---|---|---|---|---|---|',
     ]
-    for config, result in rows:
-        stem = osp.splitext(osp.basename(config))[0]
-        name, p_params, p_macs, _ = PUBLISHED.get(stem, (stem, None, None, None))
-        link = osp.relpath(osp.abspath(config), osp.abspath(link_dir)).replace(os.sep, '/')
-        _, _, height, width = result['input_shape']
-        lines.append(f"| {name} | [{stem}]({link}) | {height}x{width} | {result['params'] / 1e6:.2f} | "
-                     f"{_fmt_macs(result['macs'])} | {'-' if p_params is None else f'{p_params:g}'} | "
-                     f"{'-' if p_macs is None else _fmt_published(p_macs)} | {_latency_of(config, latency)} |")
-    stems = [osp.splitext(osp.basename(c))[0] for c, _ in rows]
-    sources = sorted({PUBLISHED[s][3] for s in stems if s in PUBLISHED and PUBLISHED[s][3]})
-    if latency:
+    rows = sorted((m for m in models if task_of(m) == 'Image Classification'),
+                  key=lambda m: osp.basename(m['Config']))
+    for model in rows:
+        metadata, paper = model['Metadata'], model.get('Paper Figures') or {}
+        p_params, p_macs = paper.get('Parameters (M)'), paper.get('MACs (M)')
+        lines.append(
+            f"| {metadata['Architecture']} | {_link(model, link_dir)} | {metadata.get('Input Size', '-')} | "
+            f"{_measured(metadata, 'Parameters', lambda v: f'{v / 1e6:.2f}')} | "
+            f"{_measured(metadata, 'FLOPs', _fmt_macs)} | {'-' if p_params is None else f'{p_params:g}'} | "
+            f"{'-' if p_macs is None else _fmt_published(p_macs)} | "
+            f"{_measured(metadata, 'CPU Latency (ms)', lambda v: f'{v:.2f}')} |")
+    sources = sorted({(m.get('Paper Figures') or {}).get('Source') for m in rows} - {None})
+    if any('CPU Latency (ms)' in m['Metadata'] for m in rows):
         lines += ['', 'CPU latency: eager PyTorch, batch 1, 1 thread, median, from the last run of '
                   'tools/analysis/benchmark.py (docs/benchmarks.md gives the machine, the command and the '
                   'comparison with timm and mmpretrain).']
@@ -153,61 +222,100 @@ def make_table(rows, link_dir=ROOT, latency=None):
     return '\n'.join(lines)
 
 
-def replace_between_markers(text, table):
-    """``text`` with everything between the model-zoo markers replaced by ``table``.
+def make_dense_table(models, link_dir=ROOT):
+    """The detection / segmentation table: backbone weights, measured size, the paper's result."""
+    lines = ['| config | task | dataset | backbone starts from | params (M) | MACs | input | paper |',
+             '|---|---|---|---|---|---|---|---|']
+    rows = [m for m in models if task_of(m) in TASK_METRICS]
+    rows.sort(key=lambda m: (task_of(m), osp.basename(m['Config'])))
+    sources = []
+    for model in rows:
+        metadata, paper = model['Metadata'], model.get('Paper Figures') or {}
+        task = task_of(model)
+        metric = TASK_METRICS[task]
+        value = ((model.get('Results') or [{}])[0].get('Metrics') or {}).get(metric)
+        reported = '-'
+        if value is not None:
+            if paper['Source'] not in sources:
+                sources.append(paper['Source'])
+            reported = f"{value:g} {metric} ({paper['Model']}) [{sources.index(paper['Source']) + 1}]"
+        pretrained = metadata.get('Pretrained')
+        lines.append(
+            f"| {_link(model, link_dir)} | {task} | {dataset_of(model)} | "
+            f"{f'`{pretrained}`' if pretrained else 'random weights'} | "
+            f"{_measured(metadata, 'Parameters', lambda v: f'{v / 1e6:.2f}')} | "
+            f"{_measured(metadata, 'FLOPs', _fmt_macs)} | {metadata.get('Input Size', '-')} | {reported} |")
+    if sources:
+        lines += [''] + [f'- [{number}] {source}' for number, source in enumerate(sources, start=1)]
+    return '\n'.join(lines)
+
+
+def tables(models, link_dir=ROOT):
+    """{marker name: table text} of every table."""
+    return {'model-zoo': make_table(models, link_dir), 'model-zoo-dense': make_dense_table(models, link_dir)}
+
+
+def replace_between_markers(text, table, name='model-zoo'):
+    """``text`` with everything between the ``name`` markers replaced by ``table``.
 
     Raises:
         ValueError: a marker is missing, or the end marker comes before the start marker.
     """
-    start, end = text.find(START_MARKER), text.find(END_MARKER)
-    missing = [m for m, pos in ((START_MARKER, start), (END_MARKER, end)) if pos < 0]
+    start_marker, end_marker = markers(name)
+    start, end = text.find(start_marker), text.find(end_marker)
+    missing = [m for m, pos in ((start_marker, start), (end_marker, end)) if pos < 0]
     if missing:
-        raise ValueError(f'marker(s) {missing} not found: the file must contain {START_MARKER} and '
-                         f'{END_MARKER}, in that order')
+        raise ValueError(f'marker(s) {missing} not found: the file must contain {start_marker} and '
+                         f'{end_marker}, in that order')
     if end < start:
-        raise ValueError(f'{END_MARKER} comes before {START_MARKER}')
-    return text[:start + len(START_MARKER)] + '\n' + table.strip() + '\n' + text[end:]
+        raise ValueError(f'{end_marker} comes before {start_marker}')
+    return text[:start + len(start_marker)] + '\n' + table.strip() + '\n' + text[end:]
+
+
+def render(text, models, link_dir):
+    """``text`` with every table replaced (ValueError naming the marker when one is missing)."""
+    for name, table in tables(models, link_dir).items():
+        text = replace_between_markers(text, table, name)
+    return text
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Write the model-zoo table (params, MACs, latency).')
+    parser = argparse.ArgumentParser(description='The model-zoo tables, from the metafiles.')
+    parser.add_argument('--write', metavar='FILE', help='replace the tables between the markers in FILE')
+    parser.add_argument('--measure', action='store_true',
+                        help='count params / MACs (and read latency) and store them in the metafiles')
     parser.add_argument('--configs', nargs='+', default=None,
-                        help='config folders or files (default: configs/cls; with --all also det and seg)')
-    parser.add_argument('--all', action='store_true', help='classification, detection and segmentation')
-    parser.add_argument('--write', metavar='FILE', help='replace the table between the markers in FILE')
+                        help='with --measure: only these config files (default: every config of the metafiles)')
     parser.add_argument('--latency', default=LATENCY_FILE, help=f'benchmark JSON (default {LATENCY_FILE})')
+    parser.add_argument('--index', default=MODEL_INDEX, help='model-index.yml (default: the repository\'s)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.configs is None:
-        names = ('cls', 'det', 'seg') if args.all else ('cls', )
-        args.configs = [osp.join(ROOT, 'configs', name) for name in names]
-    configs = sorted(set(c for c in args.configs if osp.isfile(c)) | set(find_configs(
-        [c for c in args.configs if osp.isdir(c)])))
-    if not configs:
-        raise SystemExit(f'no config found in {args.configs}')
     if args.write:
         if not osp.isfile(args.write):
             raise SystemExit(f'--write: {args.write} does not exist')
         with open(args.write) as f:
             text = f.read()
-        try:
-            replace_between_markers(text, '')  # fail before counting anything
-        except ValueError as err:
-            raise SystemExit(f'--write {args.write}: {err}')
-    rows = measure(configs, log=lambda msg: print(msg, file=sys.stderr))
-    latency = load_latency(args.latency)
+        for name, _ in TABLES:
+            try:
+                replace_between_markers(text, '', name)  # fail before measuring or writing anything
+            except ValueError as err:
+                raise SystemExit(f'--write {args.write}: {err}')
+    if args.measure:
+        done = store_measurements(args.configs, load_latency(args.latency), args.index,
+                                  log=lambda msg: print(msg, file=sys.stderr))
+        print(f'stored the counts of {len(done)} configs in the metafiles', file=sys.stderr)
+    _, models = load_models(args.index)
     if args.write:
-        table = make_table(rows, osp.dirname(osp.abspath(args.write)), latency)
         with open(args.write, 'w') as f:
-            f.write(replace_between_markers(text, table))
-        print(f'wrote {len(rows)} rows to {args.write}', file=sys.stderr)
-    else:
-        table = make_table(rows, ROOT, latency)
-        print(table)
-    return table
+            f.write(render(text, models, osp.dirname(osp.abspath(args.write))))
+        print(f'wrote the tables of {len(models)} models to {args.write}', file=sys.stderr)
+        return
+    output = '\n\n'.join(tables(models, ROOT).values())
+    print(output)
+    return output
 
 
 if __name__ == '__main__':
