@@ -6,6 +6,7 @@ AV) and of any ``matmul``/``bmm``/``einsum`` such as DynamicConv's kernel aggreg
 operations (activations, BatchNorm, additions, gating multiplies, pooling, resizing) are left out, as
 the papers leave them out.
 """
+import functools
 from collections import Counter
 from numbers import Number
 from typing import Any, Dict, List, Tuple
@@ -42,7 +43,8 @@ EXTRA_HANDLES = {
 def count_complexity(model: nn.Module,
                      input_shape: Tuple[int, ...] = (1, 3, 224, 224),
                      inputs=None,
-                     by_module: bool = False) -> Dict[str, Any]:
+                     by_module: bool = False,
+                     forward_kwargs: Dict[str, Any] = None) -> Dict[str, Any]:
     """Count parameters and multiply-adds of ``model`` for one input.
 
     Args:
@@ -50,6 +52,8 @@ def count_complexity(model: nn.Module,
         input_shape: Shape of the input tensor (batch included) when ``inputs`` is None.
         inputs: Explicit inputs (a tensor or a tuple) instead of ``input_shape``.
         by_module: Also return ``'by_module'``: multiply-adds per module name.
+        forward_kwargs: Non-tensor keyword arguments bound to ``model.forward`` for the trace (a two-stage
+            detector's data samples, which its RPN reads image sizes from).
 
     Returns:
         dict with ``params`` (int), ``macs`` (int), ``skipped`` (operator name -> count of calls left out)
@@ -63,6 +67,18 @@ def count_complexity(model: nn.Module,
         inputs = (torch.zeros(input_shape, device=device), )
     elif isinstance(inputs, torch.Tensor):
         inputs = (inputs, )
+    if forward_kwargs:
+        # the tracer passes tensors only; mmdet's own get_flops binds data samples the same way
+        model.forward = functools.partial(model.forward, **forward_kwargs)
+    try:
+        result = _trace_count(model, inputs, by_module)
+    finally:
+        model.__dict__.pop('forward', None)
+        model.train(was_training)
+    return result
+
+
+def _trace_count(model: nn.Module, inputs: tuple, by_module: bool) -> Dict[str, Any]:
     analyzer = FlopAnalyzer(model, inputs)
     analyzer.set_op_handle(**EXTRA_HANDLES)
     # set_op_handle(op, None) in mmengine 0.10.7 marks the op ignored but keeps its built-in handle,
@@ -78,7 +94,6 @@ def count_complexity(model: nn.Module,
             skipped=dict(analyzer.unsupported_ops()))
         if by_module:
             result['by_module'] = {name: int(v) for name, v in analyzer.by_module().items()}
-    model.train(was_training)
     return result
 
 
@@ -144,6 +159,116 @@ def build_model_from_config(cfg) -> nn.Module:
     return revert_sync_batchnorm(MODELS.build(cfg.model))
 
 
+def tensor_mode_kwargs(task: str, height: int, width: int) -> Dict[str, Any]:
+    """What ``model(inputs, **kwargs)`` needs besides the image in ``mode='tensor'``.
+
+    mmdet's two-stage detectors run their RPN's proposal step in tensor mode, which reads each image's size
+    from the data samples (None crashes in ``rpn_head.predict``); one sample per image, unscaled and unpadded.
+    """
+    if task != 'mmdet':
+        return {}
+    from mmdet.structures import DetDataSample
+    size = (height, width)
+    return dict(data_samples=[DetDataSample(metainfo=dict(
+        img_shape=size, ori_shape=size, pad_shape=size, batch_input_shape=size, scale_factor=(1.0, 1.0)))])
+
+
+class _Call(nn.Module):
+    """One recorded call of a part, replayed for the tracer (its inputs are constants; the dummy is ignored)."""
+
+    def __init__(self, part: nn.Module, args: tuple, kwargs: dict):
+        super().__init__()
+        self.part = part
+        self.args, self.kwargs = args, kwargs
+
+    def forward(self, dummy):
+        tensors = _tensors(self.part(*self.args, **self.kwargs))
+        return tuple(tensors) if tensors else dummy
+
+
+def _tensors(value) -> list:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _tensors(item)]
+    return []
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return f'{type(error).__name__}: {lines[-1].strip() if lines else ""}'
+
+
+def _part_in_traceback(model: nn.Module, error: BaseException) -> str:
+    """The direct child of ``model`` whose code raised ``error`` (parts are also entered through methods such
+    as ``rpn_head.predict``, which forward hooks do not see), else '(forward)'."""
+    children = {id(child): name for name, child in model.named_children()}
+    part, frame = '(forward)', error.__traceback__
+    while frame is not None:
+        owner = frame.tb_frame.f_locals.get('self')
+        part = children.get(id(owner), part)
+        frame = frame.tb_next
+    return part
+
+
+def count_by_part(model: nn.Module, inputs: tuple, forward_kwargs: Dict[str, Any] = None,
+                  by_module: bool = False) -> Dict[str, Any]:
+    """Count each direct child of ``model`` on the inputs it got in one eager forward, for models whose
+    whole trace fails; the parts that cannot be counted are listed with the reason.
+
+    Returns:
+        dict as :func:`count_complexity`, plus ``untraced``: [(part name, class name, reason)].
+    """
+    calls, running = {}, []
+    handles = []
+    for name, child in model.named_children():
+        def record(module, args, kwargs, name=name):
+            calls.setdefault(name, (args, kwargs))
+            running.append(name)
+
+        def done(module, args, output, name=name):
+            running.remove(name)
+
+        handles += [child.register_forward_pre_hook(record, with_kwargs=True), child.register_forward_hook(done)]
+    was_training = model.training
+    failed = {}
+    try:
+        with torch.no_grad():
+            model.eval()(*inputs, **(forward_kwargs or {}))
+    except Exception as error:  # noqa: BLE001  (the failing part is reported, the others still counted)
+        failed[running[-1] if running else _part_in_traceback(model, error)] = _first_line(error)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    result = dict(params=sum(p.numel() for p in model.parameters()), macs=0, skipped=Counter(), untraced=[])
+    if by_module:
+        result['by_module'] = {'': 0}
+    for name, child in model.named_children():
+        if name in failed or name not in calls:
+            if name in failed or (name not in TRAIN_ONLY_MODULES and any(True for _ in child.parameters())):
+                reason = failed.get(name, 'not run: the forward stopped at an earlier part')
+                result['untraced'].append((name, type(child).__name__, reason))
+            continue
+        try:
+            part = count_complexity(_Call(child, *calls[name]), inputs=torch.zeros(1), by_module=by_module)
+        except Exception as error:  # noqa: BLE001
+            result['untraced'].append((name, type(child).__name__, _first_line(error)))
+            continue
+        result['macs'] += part['macs']
+        result['skipped'].update(part['skipped'])
+        if by_module:
+            result['by_module'][''] += part['macs']
+            result['by_module'].update({name + key[len('part'):]: macs
+                                        for key, macs in part['by_module'].items() if key.startswith('part')})
+    if '(forward)' in failed:
+        result['untraced'].append(('(forward)', type(model).__name__, failed['(forward)']))
+    result['skipped'] = dict(result['skipped'])
+    return result
+
+
 def config_complexity(config, shape=None, by_module: bool = False, model: nn.Module = None) -> Dict[str, Any]:
     """Params and multiply-adds of a config's model, traced as it runs at test time.
 
@@ -160,7 +285,8 @@ def config_complexity(config, shape=None, by_module: bool = False, model: nn.Mod
     Returns:
         dict with ``params`` (inference params), ``train_only_params`` (auxiliary heads), ``macs``,
         ``input_shape`` (1, 3, H, W), ``skipped`` (operator -> calls left out), ``task`` (the scope),
-        ``model`` and, on request, ``by_module``.
+        ``model``, ``untraced`` ([(part, class, reason)] of parts left out of ``macs`` because they could
+        not be traced: then each direct child is counted alone) and, on request, ``by_module``.
     """
     from mmengine.analysis import parameter_count
     from mmengine.config import Config
@@ -170,14 +296,21 @@ def config_complexity(config, shape=None, by_module: bool = False, model: nn.Mod
     height, width = _as_hw(shape)
     if model is None:
         model = build_model_from_config(cfg)
-    result = count_complexity(model, (1, 3, height, width), by_module=by_module)
+    task = cfg.get('default_scope', 'mmpretrain')
+    inputs = (torch.zeros((1, 3, height, width), device=next(model.parameters()).device), )
+    kwargs = tensor_mode_kwargs(task, height, width)
+    try:
+        result = count_complexity(model, inputs=inputs, by_module=by_module, forward_kwargs=kwargs)
+        result['untraced'] = []
+    except Exception:  # noqa: BLE001  (the whole trace failed: count part by part, name what fails)
+        result = count_by_part(model, inputs, kwargs, by_module=by_module)
     train_only = sum(p.numel() for name in TRAIN_ONLY_MODULES if isinstance(getattr(model, name, None), nn.Module)
                      for p in getattr(model, name).parameters())
     result.update(
         params=result['params'] - train_only,
         train_only_params=train_only,
         input_shape=(1, 3, height, width),
-        task=cfg.get('default_scope', 'mmpretrain'),
+        task=task,
         model=model)
     if by_module:
         params = parameter_count(model)

@@ -110,3 +110,77 @@ def test_segmentor_small_shape_by_module(get_flops, capsys):
 def test_invalid_arguments(get_flops, argv):
     with pytest.raises(SystemExit):
         get_flops.parse_args([_config('cls/ghostnet-0.5x_in1k.py')] + argv)
+
+
+FASTER_RCNN_GHOSTNETV2 = """
+_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+model = dict(
+    backbone=dict(_delete_=True, type='lwmm.GhostNetV2', out_indices=(1, 2, 3, 4)),
+    neck=dict(in_channels=[24, 40, 112, 960]))
+"""
+
+
+def _hooked_conv_linear_macs(model, *args, **kwargs):
+    """Multiply-adds of every Conv2d and Linear call in one eager forward, per top-level part, from hooks."""
+    macs = {}
+
+    def hook(module, inputs, output):
+        uses = output[0, 0].numel() if isinstance(module, torch.nn.Conv2d) else output[..., 0].numel()
+        part = names[module].split('.')[0]
+        macs[part] = macs.get(part, 0) + module.weight.numel() * uses
+
+    names = {m: name for name, m in model.named_modules()}
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    with torch.no_grad():
+        model.eval()(*args, **kwargs)
+    for handle in handles:
+        handle.remove()
+    return macs
+
+
+def test_two_stage_detector_with_swapped_backbone(get_flops, tmp_path, capsys):
+    """Issue 18 point 6: GhostNetV2 in mmdet's stock Faster R-CNN crashed in rpn_head.predict (no data samples
+    in tensor mode); now the whole detector is counted, RPN proposals and RoI head included."""
+    from lwmm.analysis.complexity import tensor_mode_kwargs
+    config = tmp_path / 'faster_rcnn_ghostnetv2.py'
+    config.write_text(FASTER_RCNN_GHOSTNETV2)
+    result = get_flops.main([str(config), '--shape', '128', '--by-module', '--depth', '1'])
+    assert result['untraced'] == [] and 'not traced' not in capsys.readouterr().out
+    parts = {name: macs for name, (_, macs) in result['by_module'].items() if name and '.' not in name}
+    assert set(parts) >= {'backbone', 'neck', 'rpn_head', 'roi_head'}
+    assert all(parts[name] > 0 for name in ('backbone', 'neck', 'rpn_head', 'roi_head'))
+    hooked = _hooked_conv_linear_macs(result['model'], torch.zeros(1, 3, 128, 128), mode='tensor',
+                                      **tensor_mode_kwargs('mmdet', 128, 128))
+    assert {name: parts.get(name, 0) for name in hooked} == hooked
+    assert result['macs'] == sum(hooked.values())
+
+
+class _Untraceable(torch.nn.Module):
+    """A neck whose forward refuses to be traced, standing for any data-dependent Python a tracer cannot follow."""
+
+    def forward(self, inputs):
+        if torch.jit.is_tracing():
+            raise RuntimeError('data-dependent control flow cannot be traced')
+        return tuple(x.mean((2, 3)) for x in inputs)
+
+
+def test_untraceable_part_gets_one_line_and_the_rest_is_counted(get_flops, monkeypatch, capsys):
+    import lwmm.analysis.complexity as complexity
+    build = complexity.build_model_from_config
+
+    def with_untraceable_neck(cfg):
+        model = build(cfg)
+        model.neck = _Untraceable()
+        return model
+
+    monkeypatch.setattr(complexity, 'build_model_from_config', with_untraceable_neck)
+    result = get_flops.main([_config('cls/ghostnet-0.5x_in1k.py')])
+    lines = [line for line in capsys.readouterr().out.splitlines() if 'not traced' in line]
+    assert len(lines) == 1 and 'neck (_Untraceable)' in lines[0]
+    assert 'data-dependent control flow cannot be traced' in lines[0]
+    assert result['untraced'] == [('neck', '_Untraceable', 'RuntimeError: data-dependent control flow cannot '
+                                   'be traced')]
+    hooked = _hooked_conv_linear_macs(result['model'], torch.zeros(1, 3, 224, 224), mode='tensor')
+    assert set(hooked) == {'backbone', 'head'} and result['macs'] == sum(hooked.values())
+    assert result['params'] == sum(p.numel() for p in result['model'].parameters())

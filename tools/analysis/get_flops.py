@@ -6,11 +6,13 @@
 
 Works for any config under configs/: an mmpretrain classifier, an mmdet detector or an mmseg segmentor
 (chosen by the config's ``default_scope``). The model runs in ``mode='tensor'`` on one (1, 3, H, W) tensor
-(random weights, SyncBN reverted to BN); the count is :func:`lwmm.analysis.config_complexity`: one
+(random weights, SyncBN reverted to BN; a two-stage detector also gets one data sample per image, which its
+RPN reads the image size from, and its RoI head is counted for the proposals the RPN keeps); the count is :func:`lwmm.analysis.config_complexity`: one
 multiply-add per weight use of convolutions and linear layers plus attention's matrix products; element-wise
 operations are left out and listed. Default input: the config's test crop for classifiers (224, or 256 for
 MobileViT), the test ``Resize`` scale for detectors (320x320 for SSDLite, 800x1333 for RetinaNet) and the
-crop size (512x512) for segmentors.
+crop size (512x512) for segmentors. A model whose trace fails is counted part by part (backbone, neck,
+heads...), and each part that cannot be traced gets one ``not traced`` line with the reason.
 """
 import argparse
 import os
@@ -67,6 +69,9 @@ def format_result(config, result, depth=None):
                      f"heads ({result['train_only_params']:,})"))
     skipped = ', '.join(f'{op.replace("aten::", "")} x{n}' for op, n in sorted(result['skipped'].items()))
     rows.append(('left out', skipped + ' (element-wise, not counted)' if skipped else 'nothing'))
+    for part, kind, reason in result.get('untraced', []):
+        rows.append(('not traced', f'{part} ({kind}): {reason}; its MACs are left out, the other parts counted '
+                     f'one by one'))
     text = _table([list(row) for row in rows], ['', ''])
     text = '\n'.join(text.splitlines()[2:])
     if depth is not None and 'by_module' in result:
