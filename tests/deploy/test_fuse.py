@@ -130,8 +130,7 @@ def test_dynamic_conv_fold_scales_every_kernel(groups, bias, temperature):
 
 
 def test_sequential_pairs_linear_and_timm_style_norm_act():
-    pytest.importorskip('timm')
-    from timm.layers import BatchNormAct2d
+    from timm.layers import BatchNormAct2d  # timm is a requirement: a missing one fails, not skips
     torch.manual_seed(0)
     model = nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1, bias=False), BatchNormAct2d(8, act_layer=nn.ReLU),

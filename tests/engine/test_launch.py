@@ -71,6 +71,7 @@ def test_slurm_variables_become_the_rendezvous_of_a_cpu_process_group():
     environ = dict(SLURM_PROCID='3', SLURM_NTASKS='4', SLURM_LOCALID='1', SLURM_NODELIST='node7', MASTER_PORT='29600')
     slurm_rendezvous_env(environ)
     assert (environ['RANK'], environ['WORLD_SIZE'], environ['LOCAL_RANK']) == ('3', '4', '1')
-    assert environ['MASTER_PORT'] == '29600' and environ['MASTER_ADDR']  # scontrol's first host, or the list
+    # one host: scontrol expands it to itself, and without scontrol the list itself is used
+    assert environ['MASTER_PORT'] == '29600' and environ['MASTER_ADDR'] == 'node7'
     with pytest.raises(ValueError, match='SLURM_PROCID, SLURM_NTASKS, SLURM_NODELIST not set'):
         slurm_rendezvous_env({})

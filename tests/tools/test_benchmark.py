@@ -40,7 +40,8 @@ def test_every_reference_resolves(benchmark):
     for config in glob.glob(osp.join(ROOT, 'configs', 'cls', '*.py')):
         for name, kind in benchmark.references_for(config):
             source, _, key = name.partition(':')
-            assert (source == 'timm' and timm.is_model(key)) or key in benchmark.MMPRETRAIN_REFERENCES, name
+            assert source in ('timm', 'mmpretrain'), name
+            assert timm.is_model(key) if source == 'timm' else key in benchmark.MMPRETRAIN_REFERENCES, name
         assert benchmark.family_of(config) in {family for _, family in benchmark.FAMILIES}, config
 
 

@@ -143,7 +143,10 @@ def family_of(name: str) -> str:
 def timm_twins() -> dict:
     """{lwmm config stem: timm model name} for the architectures lwmm converts timm's checkpoints of."""
     from lwmm.converters import available_timm_models, timm_config
-    return {stem_of(timm_config(name)): name for name in available_timm_models()}
+    # the static twins timm:// also loads (ResNet, MobileNetV2/V3 for the DY and Oct warm starts) have no lwmm
+    # classifier of the same architecture: they are baselines, not twins
+    configs = {name: timm_config(name) for name in available_timm_models()}
+    return {stem_of(config): name for name, config in configs.items() if config}
 
 
 def references_for(config: str) -> list:
