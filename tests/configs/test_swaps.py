@@ -69,11 +69,12 @@ def test_swap_builds_loads_and_steps(path, offline_timm_hub):
     torch.manual_seed(0)
     model, cfg = build_swap(path)
     scope = cfg.default_scope
+    init_cfg = cfg.model.backbone.init_cfg
+    assert init_cfg.checkpoint.startswith('timm://')
+    offline_timm_hub.add(init_cfg.checkpoint[len('timm://'):])  # also a tag that no file under configs/ names
     model.init_weights()
 
     # the backbone holds the converted timm weights, not its random initialisation
-    init_cfg = cfg.model.backbone.init_cfg
-    assert init_cfg.checkpoint.startswith('timm://')
     expected = backbone_state_dict(model.backbone, init_cfg.checkpoint, init_cfg.get('prefix'))
     own = model.backbone.state_dict()
     shared = [k for k in expected if k in own and own[k].shape == expected[k].shape]
