@@ -216,3 +216,39 @@ def test_validation_helpers_messages(check, args, text):
         check(*args)
     assert text in str(error.value)
     assert str(error.value).startswith('X: ')
+
+
+BACKBONES = (ghostnet.GhostNet, ghostnet.GhostNetV2, mobilevit.MobileViT, dy_mobilenet.DYMobileNetV2,
+             dy_mobilenet.DYMobileNetV3, dy_mobilenet.DynamicConvBackbone, dy_resnet.DYResNet,
+             oct_mobilenet.OctMobileNetV2, oct_resnet.OctResNet)
+
+
+@pytest.mark.parametrize('cls', BACKBONES, ids=lambda cls: cls.__name__)
+def test_unknown_keywords_name_the_class_and_the_fix(cls):
+    """Checked before __init__: the class's own name (GhostNetV2, not GhostNet), each key's fix, what it takes."""
+    accepted = validation.accepted_keywords(cls)
+    typo = accepted[0] + 'x'
+    with pytest.raises(validation.UnexpectedArgumentError) as error:
+        cls(**{typo: 1, 'num_stages': 4, 'pretrained': 'open-mmlab://resnet50_v1c'})
+    message = str(error.value)
+    assert isinstance(error.value, TypeError)  # callers catching TypeError still do
+    assert message.startswith(f'{cls.__name__} got keyword arguments it does not take ({typo}, num_stages, pretrained)')
+    assert f'{typo}: did you mean {accepted[0]}?' in message
+    assert "num_stages: the old backbone's keys were merged in: add _delete_=True to the backbone dict " \
+           f"(model.backbone=dict(_delete_=True, type='lwmm.{cls.__name__}'" in message
+    checkpoint = cls.timm_weights or 'timm://<model>.<tag>'
+    assert (f'pretrained: {cls.__name__} loads weights through init_cfg, not pretrained= (mmseg passes '
+            "model.pretrained into the backbone): set model.pretrained=None and model.backbone.init_cfg="
+            f"dict(type='Pretrained', checkpoint='{checkpoint}', prefix='backbone.')") in message
+    assert message.endswith(f'{cls.__name__} takes: {", ".join(accepted)}.')
+
+
+def test_family_hints_and_plain_misses():
+    with pytest.raises(TypeError, match="widen_factor: MobileViT chooses its size by arch: arch='xx_small'"):
+        mobilevit.MobileViT(widen_factor=0.5)
+    with pytest.raises(TypeError, match=r'arch: GhostNet and GhostNetV2 choose their size by widen_factor'):
+        ghostnet.GhostNetV2(arch='small')
+    with pytest.raises(TypeError, match='zzz: not an argument of GhostNetV2\n'):
+        ghostnet.GhostNetV2(zzz=1)
+    assert validation.did_you_mean('ghostnetv2', ['GhostNet', 'GhostNetV2']) == 'GhostNetV2'
+    assert validation.did_you_mean('Probe', ['Probe']) is None  # the name itself is no suggestion

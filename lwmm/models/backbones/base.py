@@ -1,5 +1,5 @@
 """The backbone contract shared by every lwmm backbone (see DESIGN.md, "Backbone contract")."""
-from typing import Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -8,9 +8,44 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers.validation import check_choice, check_input  # noqa: F401  (backbones import check_choice here)
+from ..layers.validation import check_keywords
+
+# keys of mmdet's / mmseg's / mmpretrain's ResNet backbone dicts that stay when a config replaces the backbone
+# without ``_delete_=True`` (mmengine merges the new dict into the stock one)
+STOCK_BACKBONE_KEYS = ('depth', 'num_stages', 'strides', 'dilations', 'style', 'stem_channels', 'base_channels',
+                       'deep_stem', 'avg_down', 'contract_dilation', 'multi_grid', 'dcn', 'stage_with_dcn', 'plugins',
+                       'zero_init_residual', 'conv_cfg')
 
 
-class StagedBackbone(BaseModule):
+def pretrained_fix(cls) -> str:
+    """What to write instead of ``pretrained=`` (mmseg's EncoderDecoder hands ``model.pretrained`` to the
+    backbone; its stock configs set it to a ResNet checkpoint); the config check gives the same text."""
+    checkpoint = getattr(cls, 'timm_weights', None) or 'timm://<model>.<tag>'
+    return (f"{cls.__name__} loads weights through init_cfg, not pretrained= (mmseg passes model.pretrained "
+            f"into the backbone): set model.pretrained=None and model.backbone.init_cfg=dict(type='Pretrained', "
+            f"checkpoint='{checkpoint}', prefix='backbone.') (other tags: docs/pretrained.md)")
+
+
+class BackboneArguments:
+    """Checks a backbone's constructor keywords before ``__init__`` runs, so whichever tool builds it (lwmm's,
+    mmdet's or mmseg's ``tools/train.py``, ``MODELS.build``) says what to change: the old backbone's keys
+    (``_delete_=True``), ``pretrained`` (``init_cfg``), the family's own hints, else "did you mean"."""
+
+    #: a ``timm://`` checkpoint of this family that the ``pretrained`` hint names (docs/pretrained.md)
+    timm_weights: Optional[str] = None
+    #: keyword -> fix for arguments users bring from other families (e.g. MobileViT's ``widen_factor``)
+    argument_hints: Dict[str, str] = {}
+
+    def __new__(cls, *args, **kwargs):
+        merged = ("the old backbone's keys were merged in: add _delete_=True to the backbone dict "
+                  f"(model.backbone=dict(_delete_=True, type='lwmm.{cls.__name__}', ...))")
+        fixes = dict.fromkeys(STOCK_BACKBONE_KEYS, merged)
+        fixes.update(pretrained=pretrained_fix(cls), **cls.argument_hints)
+        check_keywords(cls, kwargs, fixes)
+        return super().__new__(cls)
+
+
+class StagedBackbone(BackboneArguments, BaseModule):
     """A backbone made of ``self.stages``, each an ``nn.Sequential`` of blocks with a fixed output stride.
 
     Subclasses build ``self.stages`` (the stem: the first ``stem_length`` modules of stage 0) and then call

@@ -19,7 +19,7 @@ from ..layers.dynamic_conv import convert_to_dynamic
 from ..layers.inverted_residual import InvertedResidual
 from ..layers.utils import make_divisible
 from ..layers.validation import check_range
-from .base import StagedBackbone, check_choice
+from .base import BackboneArguments, StagedBackbone, check_choice
 
 
 def convert_stages(backbone: StagedBackbone, K: int, reduction: int, temperature: float, rule) -> None:
@@ -87,6 +87,7 @@ class DYMobileNetV2(StagedBackbone):
     arch_settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1],
                      [6, 160, 3, 2], [6, 320, 1, 1]]
     published_widen_factors = (1.0, 0.75, 0.5, 0.35)
+    timm_weights = 'timm://mobilenetv2_100.ra_in1k'
 
     def __init__(self,
                  widen_factor: float = 1.0,
@@ -206,6 +207,7 @@ class DYMobileNetV3(StagedBackbone):
                   [5, 960, 160, True, 'HSwish', 1]],
     }
     final_channels = dict(small=576, large=960)
+    timm_weights = 'timm://mobilenetv3_large_100.ra_in1k'
 
     def __init__(self,
                  arch: str = 'small',
@@ -251,7 +253,7 @@ class DYMobileNetV3(StagedBackbone):
 
 
 @MODELS.register_module()
-class DynamicConvBackbone(BaseModule):
+class DynamicConvBackbone(BackboneArguments, BaseModule):
     """Any registered backbone with its convs made dynamic by ``convert_to_dynamic``.
 
     Example (mmpretrain's MobileNetV2 in a config, all convs but the stem dynamic)::

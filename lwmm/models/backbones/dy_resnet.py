@@ -74,6 +74,7 @@ class DYResNet(StagedBackbone):
     #: basic blocks per stage
     arch_settings = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2)}
     stage_widths = (64, 128, 256, 512)
+    timm_weights = 'timm://resnet18.tv_in1k'
     published_strides = (4, 8, 16, 32)
     #: the 7x7 conv and the max pool
     stem_length = 2

@@ -80,6 +80,9 @@ class GhostNet(StagedBackbone):
     stem_channels = 16
     final_channels = 960
     published_widen_factors = (0.5, 1.0, 1.3)
+    timm_weights = 'timm://ghostnet_100.in1k'
+    argument_hints = {'arch': 'GhostNet and GhostNetV2 choose their size by widen_factor (published: '
+                              'GhostNet 0.5, 1.0, 1.3; GhostNetV2 1.0, 1.3, 1.6)'}
     #: index of the first bottleneck whose first Ghost module has DFC attention; None: none (GhostNet)
     dfc_from_block: Optional[int] = None
 
@@ -142,4 +145,5 @@ class GhostNetV2(GhostNet):
     """
 
     published_widen_factors = (1.0, 1.3, 1.6)
+    timm_weights = 'timm://ghostnetv2_100.in1k'
     dfc_from_block = 2

@@ -72,6 +72,8 @@ class MobileViT(StagedBackbone):
     """
 
     # out_channels, stride, num_mv2_blocks, transformer_dim, transformer_depth
+    timm_weights = 'timm://mobilevit_s.cvnets_in1k'
+    argument_hints = {'widen_factor': "MobileViT chooses its size by arch: arch='xx_small' | 'x_small' | 'small'"}
     arch_settings = {
         'xx_small': dict(
             stem_channels=16, expand_ratio=2, last_channels=320,

@@ -117,6 +117,7 @@ class OctMobileNetV2(StagedBackbone):
                      [6, 96, 3, 1, True], [6, 160, 3, 2, False], [6, 320, 1, 1, False]]
     #: rows of ``arch_settings`` in each stage
     stage_layers = ((0, ), (1, ), (2, ), (3, 4), (5, 6))
+    timm_weights = 'timm://mobilenetv2_100.ra_in1k'
 
     def __init__(self,
                  widen_factor: float = 1.0,

@@ -120,6 +120,7 @@ class OctResNet(StagedBackbone):
     arch_settings = {26: (2, 2, 2, 2), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
     #: bottleneck widths of res2..res5; outputs are 4x these
     base_widths = (64, 128, 256, 512)
+    timm_weights = 'timm://resnet50.tv_in1k'
     #: leading stages that run on two frequencies; the rest are vanilla (the paper keeps res5 vanilla)
     num_octave_stages = 3
     #: the 7x7 conv and the max pool

@@ -4,9 +4,11 @@ Every check raises ``ValueError('<Owner>: <name>=<value> is not supported; <what
 user reading the message knows which argument of which module to change and to what. ``bool`` is
 rejected wherever an int is expected (``True`` is an int to Python, never a sensible channel count).
 """
+import difflib
+import inspect
 import math
 from numbers import Integral, Real
-from typing import Iterable, Optional
+from typing import Dict, Iterable, Optional, Tuple
 
 import torch
 
@@ -99,3 +101,47 @@ def check_input(owner: str, x, channels: int, min_size: int = 1) -> None:
     if len(shape) != 4 or shape[1] != channels or shape[2] < min_size or shape[3] < min_size:
         raise ValueError(f'{owner}: input of shape {shape} is not supported; it needs (N, {channels}, H, W) '
                          f'with H, W >= {min_size}.')
+
+
+class UnexpectedArgumentError(TypeError):
+    """A keyword argument a constructor does not take. A TypeError, as Python's own, so code that catches
+    TypeError still does; the message names the class, each argument, its fix and what is accepted."""
+
+
+def accepted_keywords(cls) -> Optional[Tuple[str, ...]]:
+    """The keyword arguments ``cls(...)`` takes; None when its ``__init__`` takes ``**kwargs`` (any)."""
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return tuple(p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> Optional[str]:
+    """The choice closest to ``name`` (a typo, another case), or None when none is close."""
+    choices = [c for c in choices if c != name]
+    by_case = [c for c in choices if c.lower() == name.lower()]
+    close = by_case or difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def check_keywords(cls, kwargs: dict, fixes: Optional[Dict[str, str]] = None) -> None:
+    """Raise UnexpectedArgumentError when ``kwargs`` holds keywords ``cls`` does not take.
+
+    ``fixes`` maps a keyword to what to do instead; keywords sharing a fix are listed together, and any other
+    keyword gets the closest accepted one ("did you mean"). Runs before ``__init__`` (from ``__new__``), so
+    every caller gets the message: lwmm's tools, mmdet's / mmseg's own ``tools/train.py``, plain Python.
+    """
+    accepted = accepted_keywords(cls)
+    unknown = [key for key in kwargs if accepted is not None and key not in accepted]
+    if not unknown:
+        return
+    fixes = fixes or {}
+    grouped: Dict[str, list] = {}
+    for key in unknown:
+        guess = did_you_mean(key, accepted)
+        fix = fixes.get(key) or (f'did you mean {guess}?' if guess else f'not an argument of {cls.__name__}')
+        grouped.setdefault(fix, []).append(key)
+    lines = [f'{", ".join(keys)}: {fix}' for fix, keys in grouped.items()]
+    raise UnexpectedArgumentError(
+        f'{cls.__name__} got keyword arguments it does not take ({", ".join(unknown)}):\n  ' + '\n  '.join(lines) +
+        f'\n{cls.__name__} takes: {", ".join(accepted)}.')
