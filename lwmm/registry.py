@@ -38,10 +38,19 @@ def import_codebase(codebase: str, needed_by: str) -> None:
             f"lwmm is tested with: pip install 'lwmm[{EXTRAS[codebase]}]'.") from error
 
 
+class UnknownTypeError(KeyError):
+    """A type name close to one of lwmm's, which lwmm does not register (a typo); a KeyError as mmengine's."""
+
+    def __str__(self) -> str:  # KeyError would print the message quoted, with its newlines escaped
+        return str(self.args[0])
+
+
 class LwmmRegistry(Registry):
     """mmengine's ``Registry`` plus deferred names: ``defer(name, module, codebase)`` makes ``get(name)``
     import ``module`` (which registers ``name``) the first time it is asked for, after checking that
-    ``codebase`` imports."""
+    ``codebase`` imports. A miss that is close to one of lwmm's names (``lwmm.GhostnetV2``) raises
+    UnknownTypeError naming it; other misses return None, as mmengine's registries do.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -63,7 +72,21 @@ class LwmmRegistry(Registry):
             module, codebase = self._deferred[name]
             import_codebase(codebase, f'{self.scope}.{name}')
             importlib.import_module(module)
-        return super().get(key)
+        found = super().get(key)
+        if found is None and scope in (None, self.scope):
+            from lwmm.models.layers.validation import did_you_mean
+            guess = did_you_mean(name, list(self._module_dict) + list(self._deferred))
+            if guess is not None:
+                raise UnknownTypeError(
+                    f"{self.scope}.{name} is not in lwmm's {self.name} registry: did you mean "
+                    f"type='{self.scope}.{guess}'? (lwmm's {self.name}s: {', '.join(sorted(self._module_dict))})")
+        return found
+
+    def __contains__(self, key: str) -> bool:
+        try:
+            return super().__contains__(key)
+        except UnknownTypeError:
+            return False
 
 
 MODELS = LwmmRegistry('model', parent=MMENGINE_MODELS, scope='lwmm', locations=['lwmm.models'])

@@ -11,7 +11,12 @@
   first stage of an ImageNet ResNet); on random weights they freeze noise and keep BatchNorm statistics at
   their initial mean 0 / variance 1 for the whole run.
 
-``check_config`` runs all three; ``lwmm.engine.launch.build_runner`` calls it, so tools/train.py and
+- ``check_stock_leftovers``: what a stock config keeps that breaks an lwmm backbone: mmseg's
+  ``model.pretrained`` (handed to the backbone as ``pretrained=``) and mmdet 3.3's ``SSDHead`` (which
+  crashes at the first validation; ``lwmm.SSDHead`` is the fixed one).
+- unknown ``lwmm.X`` types (a typo) with the closest name, in ``check_lwmm_types``.
+
+``check_config`` runs them all; ``lwmm.engine.launch.build_runner`` calls it, so tools/train.py and
 tools/test.py check every config they run.
 """
 import copy
@@ -61,6 +66,24 @@ def unprefixed_lwmm_types(cfg) -> List[str]:
     return problems
 
 
+def unknown_lwmm_types(cfg) -> List[str]:
+    """Describe each ``type='lwmm.X'`` that no lwmm registry holds, with the closest lwmm name."""
+    import lwmm.registry as lwmm_registry
+    from lwmm.models.layers.validation import did_you_mean
+    names = set()
+    for registry_name in REGISTRY_NAMES:
+        registry = getattr(lwmm_registry, registry_name)
+        names.update(registry.module_dict, registry.deferred)
+    problems = []
+    for path, node, _ in _walk(cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg), '', None):
+        if not node['type'].startswith('lwmm.') or node['type'][len('lwmm.'):] in names:
+            continue
+        guess = did_you_mean(node['type'][len('lwmm.'):], names)
+        fix = f"did you mean type='lwmm.{guess}'?" if guess else f'lwmm has: {", ".join(sorted(names))}'
+        problems.append(f"{path}.type='{node['type']}' is not an lwmm type: {fix}")
+    return problems
+
+
 def _codebase_has(scope: str, registry_name: str, name: str) -> bool:
     try:
         registry = getattr(importlib.import_module(f'{scope}.registry'), registry_name)
@@ -70,7 +93,10 @@ def _codebase_has(scope: str, registry_name: str, name: str) -> bool:
 
 
 def check_lwmm_types(cfg) -> None:
-    """Raise ValueError listing every unprefixed lwmm type, with the fix."""
+    """Raise ValueError listing every unknown ``lwmm.X`` and every unprefixed lwmm type, with the fix."""
+    unknown = unknown_lwmm_types(cfg)
+    if unknown:
+        raise ValueError('This config names types lwmm does not have:\n  ' + '\n  '.join(unknown))
     problems = unprefixed_lwmm_types(cfg)
     if problems:
         raise ValueError('This config names lwmm parts without their scope:\n  ' + '\n  '.join(problems) +
@@ -240,8 +266,43 @@ def check_frozen_needs_weights(cfg) -> None:
                          '\n  '.join(problems))
 
 
+# -- what a stock config leaves behind --------------------------------------------------------------------------
+def _backbone_class(backbone: dict):
+    from lwmm.registry import MODELS
+    return MODELS.module_dict.get(str(backbone.get('type')).split('.')[-1])
+
+
+def stock_leftover_problems(cfg) -> List[str]:
+    """Describe what a stock mmdet / mmseg config keeps that breaks once its backbone is lwmm's."""
+    from lwmm.models.backbones.base import pretrained_fix
+    model = cfg.get('model')
+    backbone = model.get('backbone') if isinstance(model, dict) else None
+    if not isinstance(backbone, dict) or not _is_lwmm_type(backbone) or _backbone_class(backbone) is None:
+        return []
+    problems = []
+    if model.get('pretrained'):
+        problems.append(f'model.pretrained={model["pretrained"]!r}: {pretrained_fix(_backbone_class(backbone))}.')
+    head = model.get('bbox_head') if isinstance(model.get('bbox_head'), dict) else {}
+    head_scope = head.get('_scope_', cfg.get('default_scope'))
+    if head.get('type') == 'mmdet.SSDHead' or head.get('type') == 'SSDHead' and head_scope != 'lwmm':
+        problems.append(f"model.bbox_head.type={head['type']!r}: mmdet 3.3.0's SSDHead never builds loss_cls, "
+                        "which its predict reads, so the first validation crashes (AttributeError: 'SSDHead' "
+                        "object has no attribute 'loss_cls'): write type='lwmm.SSDHead' (the same head, fixed; "
+                        'same arguments and weights).')
+    return problems
+
+
+def check_stock_leftovers(cfg) -> None:
+    """Raise ValueError when a stock config's leftovers would break its lwmm backbone's model."""
+    problems = stock_leftover_problems(cfg)
+    if problems:
+        raise ValueError('This config keeps stock settings that do not work with its lwmm backbone:\n  ' +
+                         '\n  '.join(problems))
+
+
 def check_config(cfg) -> None:
     """All the checks above, in the order a user should fix them."""
     check_lwmm_types(cfg)
+    check_stock_leftovers(cfg)
     check_model_channels(cfg)
     check_frozen_needs_weights(cfg)

@@ -220,3 +220,35 @@ def test_dense_configs_name_their_pretrained_source(config):
     else:
         assert pretrained and pretrained[0]['checkpoint'], f'{config}: no Pretrained init_cfg on the backbone'
     check_frozen_needs_weights(cfg)
+
+
+def _stock(tmp_path, base: str, body: str) -> Config:
+    path = tmp_path / 'stock.py'
+    path.write_text(f'_base_ = {base!r}\n{body}\n')
+    return Config.fromfile(str(path))
+
+
+SSDLITE_SWAP = ("model = dict(backbone=dict(_delete_=True, type='lwmm.GhostNetV2', out_indices=(3, 4)), "
+                "neck=dict(in_channels=(112, 960)){})")
+
+
+def test_stock_ssdhead_with_an_lwmm_backbone_is_refused(tmp_path):
+    """mmdet's stock SSDLite keeps type='SSDHead', which crashes at the first validation (mmdet 3.3.0)."""
+    cfg = _stock(tmp_path, 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py', SSDLITE_SWAP.format(''))
+    assert_message(check_config, cfg, ["model.bbox_head.type='SSDHead': mmdet 3.3.0's SSDHead never builds "
+                                       "loss_cls", "write type='lwmm.SSDHead'"])
+    fixed = _stock(tmp_path, 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py',
+                   SSDLITE_SWAP.format(", bbox_head=dict(type='lwmm.SSDHead')"))
+    check_config(fixed)
+    # mmdet's own backbone keeps mmdet's head: not lwmm's business
+    check_config(_stock(tmp_path, 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py', ''))
+
+
+def test_misspelt_lwmm_type_names_the_closest(tmp_path):
+    cfg = load(tmp_path, 'demo/ssdlite_ghostnetv2_shapes.py',
+               "model = dict(backbone=dict(type='lwmm.GhostnetV2'))\n"
+               "custom_hooks = [dict(type='lwmm.DynamicConvTemperatureHok')]")
+    assert_message(check_lwmm_types, cfg, [
+        "model.backbone.type='lwmm.GhostnetV2' is not an lwmm type: did you mean type='lwmm.GhostNetV2'?",
+        "custom_hooks[0].type='lwmm.DynamicConvTemperatureHok' is not an lwmm type: did you mean "
+        "type='lwmm.DynamicConvTemperatureHook'?"])
