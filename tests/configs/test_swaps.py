@@ -1,6 +1,6 @@
 """The worked swaps of docs/backbones.md (docs/swaps/*.py: stock mmdet / mmseg / mmpretrain configs with an lwmm
-backbone) build as the codebases' own tools build them, load their timm:// weights and take one train step
-and one predict step.
+backbone) pass lwmm's config check, build as the codebases' own tools build them, load their timm:// weights and
+take one train step and one predict step.
 
 Each config is read with mmengine's ``Config.fromfile`` (its ``custom_imports`` import lwmm) and its model
 built by mmengine's root ``MODELS`` under the config's ``default_scope``, with the top-level
@@ -66,9 +66,11 @@ def test_swap_builds_loads_and_steps(path, offline_timm_hub):
     from mmengine.optim import OptimWrapper
 
     from lwmm.converters.pretrained import backbone_state_dict
+    from lwmm.engine.config_checks import check_config
     torch.manual_seed(0)
     model, cfg = build_swap(path)
     scope = cfg.default_scope
+    check_config(cfg)  # lwmm's own checks (channels, frozen without weights, stock leftovers) accept it
     init_cfg = cfg.model.backbone.init_cfg
     assert init_cfg.checkpoint.startswith('timm://')
     offline_timm_hub.add(init_cfg.checkpoint[len('timm://'):])  # also a tag that no file under configs/ names
