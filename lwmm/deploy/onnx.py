@@ -14,6 +14,7 @@ import contextlib
 import os
 import os.path as osp
 import re
+import sys
 import types
 import warnings
 from typing import Dict, Iterator, List, Optional, Sequence
@@ -107,8 +108,105 @@ def _locate_op(model: nn.Module, example_input: torch.Tensor, op: str) -> List[s
     return places
 
 
-def _export_error(model, example_input, error: Exception) -> OnnxExportError:
+# -- adaptive pooling: ONNX exports it only where the output size divides the input size ----------------
+class _AdaptivePoolCalls(torch.overrides.TorchFunctionMode):
+    """Records each adaptive pooling call: the module it ran in, its input and output spatial sizes."""
+
+    POOLS = (F.adaptive_avg_pool2d, F.adaptive_max_pool2d)
+
+    def __init__(self, module_stack: List[str]):
+        super().__init__()
+        self.module_stack, self.calls = module_stack, []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self.POOLS:
+            size = tuple(args[0].shape[-2:])
+            out = args[1] if len(args) > 1 else kwargs.get('output_size')
+            out = (out, out) if out is None or isinstance(out, int) else tuple(out)
+            out = tuple(s if o is None else int(o) for s, o in zip(size, out))
+            self.calls.append(dict(op=func.__name__, module=self.module_stack[-1] if self.module_stack else
+                                   '<top level>', input=size, output=out))
+        return func(*args, **kwargs)
+
+
+def adaptive_pool_calls(model: nn.Module, example_input: torch.Tensor) -> List[dict]:
+    """Every adaptive pooling of ``model(example_input)``: ``dict(op, module, input=(h, w), output=(h, w))``.
+
+    Calls made before a failure of the forward are kept (the rest of the model may not suit that size).
+    """
+    stack, handles = [], []
+
+    def leave(module, args, output):
+        stack.pop()  # a forward hook that returns a value replaces the output
+
+    for name, module in model.named_modules():
+        handles.append(module.register_forward_pre_hook(lambda m, a, name=name: stack.append(name or '<top level>')))
+        handles.append(module.register_forward_hook(leave))
+    recorder = _AdaptivePoolCalls(stack)
+    try:
+        with torch.no_grad(), recorder:
+            model(example_input)
+    except Exception:  # noqa: BLE001  (the sizes seen so far are what is asked for)
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    return recorder.calls
+
+
+def _indivisible(calls: List[dict], axis: int) -> List[dict]:
+    return [c for c in calls if c['input'][axis] % c['output'][axis]]
+
+
+def size_for_adaptive_pools(model: nn.Module, example_input: torch.Tensor, max_steps: int = 32):
+    """The smallest (H, W) >= the example's, each a multiple of the network's stride at its adaptive pools,
+    at which every adaptive pool's input size divides by its output size; None if none within ``max_steps``
+    strides. The stride is the largest input/pool-input ratio (32 for a PSP head on an output-stride-32
+    backbone)."""
+    calls = adaptive_pool_calls(model, example_input)
+    height, width = example_input.shape[-2:]
+    stride = [max([round(size / c['input'][axis]) for c in calls if c['input'][axis]] + [1])
+              for axis, size in enumerate((height, width))]
+    found = [None if _indivisible(calls, axis) else size for axis, size in enumerate((height, width))]
+    first = [-(-size // step) for size, step in zip((height, width), stride)]
+    for step in range(max_steps):
+        if None not in found:
+            break
+        trial = [found[axis] or (first[axis] + step) * stride[axis] for axis in range(2)]
+        x = example_input.new_zeros((1, example_input.shape[1], *trial))
+        trial_calls = adaptive_pool_calls(model, x)
+        for axis in range(2):
+            if found[axis] is None and trial_calls and not _indivisible(trial_calls, axis):
+                found[axis] = trial[axis]
+    return None if None in found else tuple(found)
+
+
+def _adaptive_pool_error(model, example_input, log_note: str) -> Optional[OnnxExportError]:
+    calls = adaptive_pool_calls(model, example_input)
+    bad = [c for c in calls if c['input'][0] % c['output'][0] or c['input'][1] % c['output'][1]]
+    if not bad:
+        return None
+    height, width = example_input.shape[-2:]
+    pools = '; '.join(f'{c["op"]} in {c["module"]} pools {c["input"][0]}x{c["input"][1]} to '
+                      f'{c["output"][0]}x{c["output"][1]}' for c in bad)
+    size = size_for_adaptive_pools(model, example_input)
+    fix = (f'Input {size[0]}x{size[1]} exports (the smallest size from {height}x{width} up, in steps of the '
+           f'network\'s stride there, at which every adaptive pool\'s input divides by its output size): '
+           f'pass --shape {size[0]} {size[1]}.' if size else
+           'No input size up to 32 strides larger fits every adaptive pool; change the pool sizes.')
+    return OnnxExportError(
+        f'export_onnx: ONNX cannot export {type(model).__name__} at {height}x{width}: the exporter writes an '
+        f'adaptive pool as a fixed-kernel pool, so its output size must divide its input size, and here '
+        f'{pools}. {fix}{log_note}')
+
+
+def _export_error(model, example_input, error: Exception, log_note: str = '') -> OnnxExportError:
     message = str(error)
+    if 'adaptive' in message and 'not factor of input size' in message:
+        pool_error = _adaptive_pool_error(model, example_input, log_note)
+        if pool_error is not None:
+            return pool_error
     ops = re.findall(r"(aten::\w+|prim::\w+|onnx::\w+)", message)
     where = ''
     if ops:
@@ -116,8 +214,30 @@ def _export_error(model, example_input, error: Exception) -> OnnxExportError:
         if places:
             where = f' The operator {ops[0]} is called in: {", ".join(places[:5])}.'
     first_line = message.strip().splitlines()[0] if message.strip() else type(error).__name__
+    first_line = first_line.split(' Please feel free')[0].split('  [Caused by')[0]
     return OnnxExportError(f'export_onnx: ONNX export of {type(model).__name__} failed: {first_line}{where} '
-                           f'Replace that operation with exportable ones (or register a symbolic for it).')
+                           f'Replace that operation with exportable ones (or register a symbolic for it).'
+                           f'{log_note}')
+
+
+@contextlib.contextmanager
+def _exporter_output_to(path: str) -> Iterator[None]:
+    """The TorchScript exporter prints its whole graph on a failure (torch enables its ONNX log whatever the
+    verbose flag): its stdout and stderr go to ``path`` instead, at the file-descriptor level where it writes."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(path, 'w') as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 def export_onnx(model: nn.Module,
@@ -170,20 +290,27 @@ def export_onnx(model: nn.Module,
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     context = per_sample_dynamic_convs(model) if dynamic_batch else contextlib.nullcontext()
+    log_path = osp.splitext(path)[0] + '.export-log.txt'
     try:
-        with context, torch.no_grad(), warnings.catch_warnings():
+        with context, torch.no_grad(), warnings.catch_warnings(), _exporter_output_to(log_path):
             warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation and tracer warnings
             torch.onnx.export(
                 model, (example_input, ), path, dynamo=False, opset_version=opset,
                 input_names=list(input_names), output_names=output_names, dynamic_axes=dynamic_axes,
                 do_constant_folding=True)
     except OnnxExportError:
+        os.remove(log_path)
         raise
     except Exception as error:  # noqa: BLE001  (any exporter failure becomes one clear error)
         if 'number of output names' in str(error):
             raise ValueError(f'export_onnx: output_names has {len(output_names)} names, more than the '
                              f'model returns ({error}).') from error
-        raise _export_error(model, example_input, error) from error
+        log_note = (f' (The exporter\'s TorchScript graph dump is in {log_path}.)'
+                    if osp.getsize(log_path) else '')
+        if not log_note:
+            os.remove(log_path)
+        raise _export_error(model, example_input, error, log_note) from error
+    os.remove(log_path)
     import onnx
     num_outputs = len(onnx.load(path, load_external_data=False).graph.output)
     if num_outputs != len(output_names):

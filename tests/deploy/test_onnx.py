@@ -11,7 +11,8 @@ import torch.nn as nn
 
 import lwmm  # noqa: F401
 from lwmm.deploy import OnnxExportError, export_onnx, randomize_norms, switch_to_deploy
-from lwmm.deploy.onnx import check_onnx, dynamic_conv_per_sample, per_sample_dynamic_convs
+from lwmm.deploy.onnx import (check_onnx, dynamic_conv_per_sample, per_sample_dynamic_convs,
+                               size_for_adaptive_pools)
 from lwmm.models.layers.dynamic_conv import DynamicConv2d
 from lwmm.registry import MODELS
 
@@ -108,6 +109,24 @@ def test_unexportable_operator_names_op_and_module(tmp_path):
     model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Sequential(nn.ReLU(), Cumulative())).eval()
     with pytest.raises(OnnxExportError, match=r"aten::cummax.*1\.1"):
         export_onnx(model, torch.randn(1, 3, 8, 8), str(tmp_path / 'bad.onnx'))
+
+
+def test_adaptive_pool_error_names_pool_and_the_smallest_size_that_exports(tmp_path, capfd):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, stride=4, padding=1), nn.AdaptiveAvgPool2d((3, 5))).eval()
+    x = torch.randn(1, 3, 16, 16)
+    size = size_for_adaptive_pools(model, x)
+    assert size[0] % 4 == 0 and size[1] % 4 == 0 and size >= (16, 16)
+    export_onnx(model, torch.randn(1, 3, *size), str(tmp_path / 'ok.onnx'))
+    for smaller in ((size[0] - 4, size[1]), (size[0], size[1] - 4)):  # one stride less fails on that axis
+        if min(smaller) >= 16:
+            with pytest.raises(OnnxExportError, match='not factor|divide'):
+                export_onnx(model, torch.randn(1, 3, *smaller), str(tmp_path / 'smaller.onnx'))
+    capfd.readouterr()
+    with pytest.raises(OnnxExportError) as error:
+        export_onnx(model, x, str(tmp_path / 'bad.onnx'))
+    message = str(error.value)
+    assert 'adaptive_avg_pool2d in 1 pools 4x4 to 3x5' in message and f'--shape {size[0]} {size[1]}' in message
+    assert 'graph(' not in capfd.readouterr().err and (tmp_path / 'bad.export-log.txt').is_file()
 
 
 def test_mismatch_between_ort_and_pytorch_is_an_error(tmp_path):

@@ -166,6 +166,42 @@ def test_errors(tool, tmp_path):
         tool.main([str(bare), '--out', out])
 
 
+PSPNET_MOBILEVIT = """
+_base_ = 'mmseg::pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py'
+model = dict(
+    pretrained=None,
+    backbone=dict(_delete_=True, type='lwmm.MobileViT', arch='xx_small', out_indices=(1, 2, 3, 4)),
+    decode_head=dict(in_channels=320, channels=64),
+    auxiliary_head=dict(in_channels=64, channels=32))
+"""
+
+
+def test_adaptive_pool_failure_is_one_paragraph_with_a_size_that_works(tool, tmp_path, capfd):
+    """Issue 18 point 7: mmseg's stock PSPNet with MobileViT at 128 px (4x4 features, pools of 1, 2, 3, 6)
+    dumped the TorchScript graph; now one paragraph names the pools and a size, and that size exports."""
+    import re
+
+    from lwmm.deploy import OnnxExportError
+    config = tmp_path / 'pspnet_mobilevit.py'
+    config.write_text(PSPNET_MOBILEVIT)
+    out = tmp_path / 'psp.onnx'
+    capfd.readouterr()
+    with pytest.raises(OnnxExportError) as error:
+        tool.main([str(config), '--out', str(out), '--shape', '128', '128', '--no-fuse'])
+    message = str(error.value)
+    assert '\n' not in message and 'graph(' not in message
+    assert 'decode_head.psp_modules.3.0 pools 4x4 to 6x6' in message
+    assert 'decode_head.psp_modules.2.0 pools 4x4 to 3x3' in message and 'psp_modules.1.0' not in message
+    printed = capfd.readouterr()
+    assert 'graph(' not in printed.out + printed.err and len((printed.out + printed.err).splitlines()) < 20
+    log = re.search(r'graph dump is in (\S+)\.\)', message).group(1)
+    assert osp.isfile(log) and 'Torch IR graph at exception' in open(log).read()
+    height, width = map(int, re.search(r'--shape (\d+) (\d+)', message).groups())
+    assert (height, width) == (192, 192)  # the pools' inputs (6x6 at stride 32) divide by 1, 2, 3 and 6
+    result = tool.main([str(config), '--out', str(out), '--shape', str(height), str(width), '--no-fuse'])
+    assert osp.isfile(out) and all(r['ok'] for r in result['reports'])
+
+
 def test_command_line_error_exit(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, 'argv', [TOOL, _config('ghostnet-1.0x_shapes'), str(tmp_path / 'no.pth'),
                                       '--out', str(tmp_path / 'x.onnx')])
