@@ -3,8 +3,9 @@
 Models are built by the codebase's own initialisers (mmpretrain ``get_model``, mmdet ``init_detector``,
 mmseg ``init_model``), predictions come from its inference path (mmpretrain
 ``ImageClassificationInferencer``, mmdet ``inference_detector``, mmseg ``inference_model``), and pictures
-are drawn by its visualizer (``UniversalVisualizer``, ``DetLocalVisualizer``, ``SegLocalVisualizer``), so
-a demo picture looks exactly like the ones ``tools/test.py --show-dir`` writes.
+are drawn by its visualizer (``UniversalVisualizer``, ``SegLocalVisualizer``), as ``tools/test.py --show-dir``
+draws them; detections are drawn by :func:`draw_detections`, whose labels stay legible where boxes overlap
+(mmdet's visualizer draws the best box's label first, under the others, and its percentages without ``%``).
 """
 import copy
 import itertools
@@ -163,11 +164,7 @@ class Predictor:
             self.inferencer = ImageClassificationInferencer(model=self.model,
                                                             device=next(self.model.parameters()).device)
             self.visualizer = UniversalVisualizer(name=name)
-        elif self.scope == 'mmdet':
-            from mmdet.visualization import DetLocalVisualizer
-            self.visualizer = DetLocalVisualizer(name=name)
-            self.visualizer.dataset_meta = meta
-        else:
+        elif self.scope == 'mmseg':
             from mmseg.visualization import SegLocalVisualizer
             self.visualizer = SegLocalVisualizer(name=name, alpha=self.opacity)
             self.visualizer.set_dataset_meta(meta.get('classes'), meta.get('palette'))
@@ -188,6 +185,11 @@ class Predictor:
         from mmseg.apis import inference_model
         return inference_model(self.model, image_path)
 
+    def describe(self, sample) -> List[str]:
+        """:func:`describe` of one of this model's data samples, with its class names and thresholds."""
+        return describe(sample, self.scope, (self.model.dataset_meta or {}).get('classes'), self.score_thr,
+                        self.topk)
+
     def draw(self, image_path: str, out_file: str):
         """Predict on ``image_path`` and write the picture to ``out_file``; returns the data sample."""
         sample = self.predict(image_path)
@@ -203,12 +205,91 @@ class Predictor:
             self.visualizer.visualize_cls(image, sample, classes=self.model.dataset_meta.get('classes'),
                                           draw_gt=False, out_file=out_file, name=name)
         elif self.scope == 'mmdet':
-            self.visualizer.add_datasample(name, image, sample, draw_gt=False, out_file=out_file,
-                                           pred_score_thr=self.score_thr)
+            import mmcv
+            pred = sample.pred_instances.cpu()
+            meta = self.model.dataset_meta or {}
+            picture, _ = draw_detections(image, pred.bboxes.numpy(), pred.scores.numpy(), pred.labels.numpy(),
+                                         meta.get('classes'), meta.get('palette'), self.score_thr)
+            mmcv.imwrite(picture[..., ::-1], out_file)
         else:
             self.visualizer.add_datasample(name, image, sample, draw_gt=False, out_file=out_file,
                                            with_labels=True)
         return sample
+
+
+def _class_name(classes, label: int) -> str:
+    return str(classes[label]) if classes is not None and 0 <= label < len(classes) else f'class {label}'
+
+
+def describe(sample, scope: str, classes=None, score_thr: float = 0.3, topk: int = 1) -> List[str]:
+    """One line per prediction of a data sample, best first; scores as percentages with ``%``.
+
+    Classifier: the ``topk`` classes and scores. Detector: each box scoring at least ``score_thr``: class,
+    score, box ``(x1, y1, x2, y2)`` in image pixels. Segmentor: each predicted class with its area in pixels
+    and as a share of the image.
+    """
+    if scope == 'mmpretrain':
+        scores = sample.pred_score.detach().cpu()
+        best = scores.topk(min(topk, scores.numel()))
+        return [f'{_class_name(classes, int(i))}  {100 * float(v):.1f}%' for v, i in zip(*best)]
+    if scope == 'mmdet':
+        pred = sample.pred_instances
+        order = torch.argsort(pred.scores.detach().cpu(), descending=True)
+        lines = []
+        for i in order.tolist():
+            score = float(pred.scores[i])
+            if score < score_thr:
+                continue
+            x1, y1, x2, y2 = (round(float(v)) for v in pred.bboxes[i])
+            lines.append(f'{_class_name(classes, int(pred.labels[i]))}  {100 * score:.1f}%  '
+                         f'box ({x1}, {y1}, {x2}, {y2})')
+        return lines
+    mask = sample.pred_sem_seg.data.detach().cpu().flatten()
+    labels, areas = torch.unique(mask, return_counts=True)
+    return [f'{_class_name(classes, int(label))}  area {int(area)} px ({100 * int(area) / mask.numel():.1f}%)'
+            for area, label in sorted(zip(areas.tolist(), labels.tolist()), reverse=True)]
+
+
+def _colour(label: int, palette=None) -> Tuple[int, int, int]:
+    if palette is not None and 0 <= label < len(palette):
+        return tuple(int(c) for c in palette[label])
+    return tuple(int(c) for c in np.random.RandomState(label + 1).randint(64, 256, 3))
+
+
+def draw_detections(image: np.ndarray, bboxes, scores, labels, classes=None, palette=None,
+                    score_thr: float = 0.3, font_scale: float = 0.4) -> Tuple[np.ndarray, list]:
+    """Boxes and ``class score%`` labels on a copy of an RGB image, legible where boxes overlap.
+
+    Boxes are drawn from the lowest score up and each label right after its box, so a better box and label
+    lie over worse ones and the best label is drawn last, uncovered. A label sits on an opaque background in
+    its box's colour, inside the box's top-left corner, moved inside the image where the box reaches its edge.
+
+    Returns:
+        The picture and, per drawn box in drawing order, ``(score, (x1, y1, x2, y2))`` of its label's background.
+    """
+    import cv2
+    canvas = np.ascontiguousarray(image.copy())
+    height, width = canvas.shape[:2]
+    scores = np.asarray(scores, dtype=float)
+    label_boxes = []
+    for i in np.argsort(scores, kind='stable'):
+        if scores[i] < score_thr:
+            continue
+        label = int(labels[i])
+        colour = _colour(label, palette)
+        x1, y1, x2, y2 = (int(round(float(v))) for v in bboxes[i])
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 1)
+        text = f'{_class_name(classes, label)} {100 * scores[i]:.1f}%'
+        (text_w, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
+        box_w, box_h = text_w + 2, text_h + baseline + 2
+        left = min(max(x1, 0), max(width - box_w, 0))
+        top = min(max(y1, 0), max(height - box_h, 0))
+        cv2.rectangle(canvas, (left, top), (left + box_w - 1, top + box_h - 1), colour, -1)
+        ink = (0, 0, 0) if sum(colour) > 382 else (255, 255, 255)
+        cv2.putText(canvas, text, (left + 1, top + 1 + text_h), cv2.FONT_HERSHEY_SIMPLEX, font_scale, ink, 1,
+                    cv2.LINE_AA)
+        label_boxes.append((float(scores[i]), (left, top, left + box_w, top + box_h)))
+    return canvas, label_boxes
 
 
 def output_paths(inputs: Sequence[str], out: str, input_is_folder: bool) -> List[str]:

@@ -5,8 +5,15 @@
 
 Works for any classifier (mmpretrain), detector (mmdet) or segmentor (mmseg) config, chosen by the
 config's default_scope: the picture shows the predicted class(es) and score(s), the boxes scoring at
-least --score-thr, or the predicted mask blended over the image. A folder in gives a folder out, one
-<name>.png per image.
+least --score-thr (the best box's label drawn last, on top, inside the image), or the predicted mask
+blended over the image. A folder in gives a folder out, one <name>.png per image. Each prediction is also
+printed under its ``in -> out`` line, best first, scores as percentages:
+
+    data/shapes/coco/val2017/000000.jpg -> out.png: 2 prediction(s)
+      circle  91.2%  box (12, 30, 58, 77)
+      square  40.5%  box (60, 4, 101, 49)
+
+(classifier: ``class  score%``; segmentor: ``class  area N px (share%)``).
 """
 import argparse
 import os.path as osp
@@ -36,8 +43,9 @@ def main(argv=None):
     model, cfg = load_model(args.config, args.checkpoint, args.device)
     predictor = Predictor(model, cfg, score_thr=args.score_thr, opacity=args.opacity, topk=args.topk)
     for image, out_file in zip(images, outputs):
-        predictor.draw(image, out_file)
-        print(f'{image} -> {out_file}')
+        sample = predictor.draw(image, out_file)
+        lines = predictor.describe(sample)
+        print(f'{image} -> {out_file}: {len(lines)} prediction(s)' + ''.join(f'\n  {line}' for line in lines))
 
 
 if __name__ == '__main__':
