@@ -68,7 +68,8 @@ def format_result(config, result, depth=None):
         rows.append(('not counted', f"{format_count(result['train_only_params'])} params of training-only "
                      f"heads ({result['train_only_params']:,})"))
     skipped = ', '.join(f'{op.replace("aten::", "")} x{n}' for op, n in sorted(result['skipped'].items()))
-    rows.append(('left out', skipped + ' (element-wise, not counted)' if skipped else 'nothing'))
+    rows.append(('left out', skipped + ' (not counted: element-wise, or no multiply-adds to count, e.g. NMS, '
+                 'RoIAlign)' if skipped else 'nothing'))
     for part, kind, reason in result.get('untraced', []):
         rows.append(('not traced', f'{part} ({kind}): {reason}; its MACs are left out, the other parts counted '
                      f'one by one'))
