@@ -27,6 +27,10 @@ order converted and mean/std normalised; the tool prints the values). H and W ar
 - segmentor (mmseg EncoderDecoder, e.g. DeepLabV3): ``seg_logits`` (N, num_classes, H, W), bilinearly
   resized to the input.
 
+A failed export is one paragraph (``error: ...``): the operator, the modules calling it and, for an
+adaptive pool whose output size does not divide its input (a PSP head on a small input), the sizes and the
+smallest --shape that exports. The exporter's TorchScript graph dump goes to <out>.export-log.txt.
+
 DynamicConv2d layers are exported in a batch-independent form when the batch is dynamic (see
 lwmm/deploy/onnx.py); --static-batch keeps their batch-folded grouped conv (faster, one batch size).
 """
