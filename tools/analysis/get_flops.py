@@ -4,15 +4,16 @@
     python tools/analysis/get_flops.py configs/det/ssdlite_ghostnet_coco.py --shape 320
     python tools/analysis/get_flops.py configs/seg/deeplabv3_ghostnetv2_ade20k.py --by-module --depth 2
 
-Works for any config under configs/: an mmpretrain classifier, an mmdet detector or an mmseg segmentor
-(chosen by the config's ``default_scope``). The model runs in ``mode='tensor'`` on one (1, 3, H, W) tensor
-(random weights, SyncBN reverted to BN; a two-stage detector also gets one data sample per image, which its
-RPN reads the image size from, and its RoI head is counted for the proposals the RPN keeps); the count is
+Works for any config under configs/: an mmpretrain classifier, an mmdet detector or an mmseg segmentor (chosen
+by the config's ``default_scope``). The model runs in ``mode='tensor'`` on one (1, 3, H, W) tensor (random
+weights, SyncBN reverted to BN; a two-stage detector also gets one data sample per image, which its RPN reads
+the image size from, and its RoI head is counted for the proposals the RPN keeps); the count is
 :func:`lwmm.analysis.config_complexity`: one multiply-add per weight use of convolutions and linear layers
-plus attention's matrix products; element-wise operations are left out and listed. Default input: the config's test crop for classifiers (224, or 256 for
-MobileViT), the test ``Resize`` scale for detectors (320x320 for SSDLite, 800x1333 for RetinaNet) and the
-crop size (512x512) for segmentors. A model whose trace fails is counted part by part (backbone, neck,
-heads...), and each part that cannot be traced gets one ``not traced`` line with the reason.
+plus attention's matrix products; element-wise operations are left out and listed. Default input: the config's
+test crop for classifiers (224, or 256 for MobileViT), the test ``Resize`` scale for detectors (320x320 for
+SSDLite, 800x1333 for RetinaNet) and the crop size (512x512) for segmentors. A model whose trace fails is
+counted part by part (backbone, neck, heads...), and each part that cannot be traced gets one ``not traced``
+line with the reason.
 """
 import argparse
 import os
