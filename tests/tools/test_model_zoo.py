@@ -175,4 +175,5 @@ def test_latency_formats(model_zoo, tmp_path):
 
 def test_model_index_is_yaml_mim_can_read():
     data = yaml.safe_load(open(osp.join(ROOT, 'model-index.yml')))
-    assert all(path.startswith('configs/metafiles/') and path.endswith('.yml') for path in data['Import'])
+    metafiles = sorted(osp.relpath(path, ROOT) for path in glob.glob(osp.join(ROOT, 'configs/metafiles/*.yml')))
+    assert metafiles and sorted(data['Import']) == metafiles  # every metafile imported once, none missing
