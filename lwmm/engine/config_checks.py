@@ -25,9 +25,13 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
+import lwmm.registry as lwmm_registry
+from lwmm.registry import LwmmRegistry
+
 CUSTOM_IMPORTS = "custom_imports = dict(imports=['lwmm'], allow_failed_imports=False)"
 # registries lwmm defines, by their variable name in lwmm.registry and in each codebase's registry module
-REGISTRY_NAMES = ('MODELS', 'HOOKS', 'DATA_SAMPLERS', 'TRANSFORMS', 'DATASETS', 'OPTIM_WRAPPERS')
+# (read from lwmm.registry, so a registry added there is checked too)
+REGISTRY_NAMES = tuple(name for name, value in vars(lwmm_registry).items() if isinstance(value, LwmmRegistry))
 # necks that hand the backbone's channels on unchanged (classifiers pool, then the head reads them)
 PASS_THROUGH_NECKS = ('GlobalAveragePooling', 'GeneralizedMeanPooling')
 
@@ -47,7 +51,6 @@ def _walk(node, path: str, scope: Optional[str]) -> Iterator[Tuple[str, dict, Op
 
 def unprefixed_lwmm_types(cfg) -> List[str]:
     """Describe each ``type`` that only lwmm registers but is written without the ``lwmm.`` prefix."""
-    import lwmm.registry as lwmm_registry
     problems = []
     default_scope = cfg.get('default_scope')
     for path, node, scope in _walk(cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg), '', default_scope):
@@ -68,7 +71,6 @@ def unprefixed_lwmm_types(cfg) -> List[str]:
 
 def unknown_lwmm_types(cfg) -> List[str]:
     """Describe each ``type='lwmm.X'`` that no lwmm registry holds, with the closest lwmm name."""
-    import lwmm.registry as lwmm_registry
     from lwmm.models.layers.validation import did_you_mean
     names = set()
     for registry_name in REGISTRY_NAMES:

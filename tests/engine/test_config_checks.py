@@ -252,3 +252,11 @@ def test_misspelt_lwmm_type_names_the_closest(tmp_path):
         "model.backbone.type='lwmm.GhostnetV2' is not an lwmm type: did you mean type='lwmm.GhostNetV2'?",
         "custom_hooks[0].type='lwmm.DynamicConvTemperatureHok' is not an lwmm type: did you mean "
         "type='lwmm.DynamicConvTemperatureHook'?"])
+
+
+def test_every_lwmm_registry_counts_as_lwmm_types(tmp_path):
+    """tools/dist_train.sh on CPU sets model_wrapper_cfg to lwmm's DDP wrapper: not an unknown type."""
+    cfg = load(tmp_path, 'demo/ssdlite_ghostnetv2_shapes.py',
+               "model_wrapper_cfg = dict(type='lwmm.CPUDistributedDataParallel')\n"
+               "optim_wrapper = dict(type='lwmm.CPUAmpOptimWrapper')")
+    check_lwmm_types(cfg)
