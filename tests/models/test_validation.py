@@ -210,6 +210,11 @@ def test_convert_to_dynamic_rejects_bad_rule():
     (validation.check_choice, ('X', 'c', 'z', ('b', 'a')), "c='z' is not supported; choose one of ['a', 'b']"),
     (validation.check_choice, ('X', 'c', [1], {1: 0}), 'c=[1]'),
     (validation.check_divides, ('X', 'g', 3, 'channels', 8), 'g=3 is not supported; it must divide channels=8'),
+    (validation.check_widen_factor, (0, 'widen_factor', 'X', (0.5, 1.0)),
+     'widen_factor=0 is not supported; use a positive number (published: 0.5, 1.0)'),
+    (validation.check_widen_factor, (True, 'widen_factor', 'X'), 'widen_factor=True is not supported'),
+    (validation.check_widen_factor, (math.inf, 'width', 'X'), 'width=inf'),
+    (validation.check_widen_factor, ('1.0x', 'widen_factor', 'X'), "widen_factor='1.0x'"),
 ])
 def test_validation_helpers_messages(check, args, text):
     with pytest.raises(ValueError) as error:

@@ -15,7 +15,8 @@ import torch
 
 def _fail(owner: str, name: str, value, accepted: str, hint: str = '') -> None:
     hint = f' ({hint})' if hint else ''
-    raise ValueError(f'{owner}: {name}={value!r} is not supported; {accepted}{hint}.')
+    owner = f'{owner}: ' if owner else ''
+    raise ValueError(f'{owner}{name}={value!r} is not supported; {accepted}{hint}.')
 
 
 def is_int(value) -> bool:
@@ -62,6 +63,14 @@ def check_range(owner: str,
         else:
             accepted = 'use a finite number'
         _fail(owner, name, value, accepted, hint)
+    return value
+
+
+def check_widen_factor(value, name: str = 'widen_factor', owner: str = '', published: Iterable[float] = ()) -> float:
+    """A width multiplier: a finite number > 0; ``published`` (the paper's values) is listed in the message."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
+        hint = f'published: {", ".join(map(str, published))}' if published else ''
+        _fail(owner, name, value, 'use a positive number', hint)
     return value
 
 
