@@ -145,3 +145,18 @@ def offline_timm_hub(tmp_path_factory):
         for name in config_timm_tags():
             hub.add(name)
         yield hub
+
+
+@pytest.fixture
+def fix_attention():
+    """``fix(attention, weights)``: every call of that ``KernelAttention`` returns ``weights`` (K,) for each
+    sample, by a forward hook that replaces its output (a known attention, as an analysis would need);
+    the hooks are removed when the test ends."""
+    handles = []
+
+    def fix(attention, weights):
+        handles.append(attention.register_forward_hook(lambda module, args, out: weights.to(out).expand_as(out)))
+
+    yield fix
+    for handle in handles:
+        handle.remove()

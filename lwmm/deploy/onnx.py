@@ -6,9 +6,11 @@ is used here. Spatial sizes are fixed at the example input's; the batch axis is 
 
 ``DynamicConv2d`` convolves each sample with its own kernel by folding the batch into the groups of
 one grouped convolution; ONNX's ``Conv`` takes ``group`` as a fixed attribute, so that graph only
-accepts the batch size it was exported with. With ``dynamic_batch=True`` the export therefore swaps in
-:func:`dynamic_conv_per_sample`, the same convolution written as shifted slices and a batched matrix
-product (no batch-dependent attribute), exact and of the same multiply-adds.
+accepts the batch size it was exported with (with a dynamic batch axis the exporter refuses it: "kernel of
+unknown shape"). With ``dynamic_batch=True`` the export therefore swaps in
+:func:`dynamic_conv_per_sample`, the layer's attention and aggregation followed by the convolution written
+as shifted slices and a batched matrix product (no batch-dependent attribute), of the same multiply-adds:
+the one export form (docs/dynamic_conv.md, "ONNX export").
 """
 import contextlib
 import os
@@ -33,20 +35,21 @@ class OnnxExportError(RuntimeError):
 
 # -- DynamicConv2d without the batch in the groups ----------------------------------------------------
 def dynamic_conv_per_sample(conv: DynamicConv2d, x: torch.Tensor) -> torch.Tensor:
-    """``conv(x)`` computed with a per-sample kernel by im2col-style slices and a batched matmul.
+    """``conv(x)`` with the per-sample kernels applied by strided slices and a batched matmul, not a grouped conv.
 
-    The kxk input taps are strided slices of the padded input, stacked to ``(B, C_in, k*k, L)`` and
-    grouped to ``(B, g, C_in/g * k*k, L)``; the aggregated kernels ``(B, g, C_out/g, C_in/g * k*k)``
-    multiply them. Only static sizes (spatial, channels, groups) become graph constants, so the batch
-    can vary. Same multiply-adds as the grouped conv; equal to it up to float rounding.
+    The attention and the kernel aggregation are the layer's own (``conv.attention``, ``conv.aggregate``);
+    only the last step of its forward differs. The kxk input taps are strided slices of the padded input,
+    stacked to ``(B, C_in, k*k, L)`` and grouped to ``(B, g, C_in/g * k*k, L)``; the aggregated kernels,
+    viewed as ``(B, g, C_out/g, C_in/g * k*k)``, multiply them. Only static sizes (spatial, channels,
+    groups) become graph constants, so the batch can vary. Same multiply-adds as the grouped conv; equal
+    to the forward up to float rounding (tests/deploy/test_onnx.py).
     """
     batch, channels, height, width = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = conv.kernel_size, conv.stride, conv.padding, conv.dilation
     groups = conv.groups
     out_h = (height + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     out_w = (width + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    attention = conv.attention(x)
-    weight = torch.matmul(attention, conv.weight.flatten(1))
+    weight, bias = conv.aggregate(conv.attention(x))
     weight = weight.reshape(-1, groups, conv.out_channels // groups, channels // groups * kh * kw)
     if ph or pw:
         x = F.pad(x, (pw, pw, ph, ph))
@@ -57,8 +60,8 @@ def dynamic_conv_per_sample(conv: DynamicConv2d, x: torch.Tensor) -> torch.Tenso
     columns = taps[0].unsqueeze(2) if len(taps) == 1 else torch.stack(taps, dim=2)
     columns = columns.reshape(-1, groups, channels // groups * kh * kw, out_h * out_w)
     out = torch.matmul(weight, columns).reshape(-1, conv.out_channels, out_h, out_w)
-    if conv.bias is not None:
-        out = out + torch.matmul(attention, conv.bias).reshape(-1, conv.out_channels, 1, 1)
+    if bias is not None:
+        out = out + bias.reshape(-1, conv.out_channels, 1, 1)
     return out
 
 

@@ -4,6 +4,8 @@ DY: every one of the K kernels a copy of the static kernel, so the DY backbone c
 network at any attention and temperature. Oct: the vanilla kernels sliced into the four octave paths;
 at alpha 0 the octave network is the vanilla one.
 """
+import copy
+
 import pytest
 import torch
 from mmengine.registry import MODELS
@@ -21,15 +23,19 @@ def _backbone(cfg: dict, checkpoint: str):
 
 
 def _set_attention(backbone, mode: str, seed: int = 0):
+    """'random': a copy of ``backbone`` whose every attention returns fixed random weights (a forward hook
+    replaces its output); a number: ``backbone`` at that temperature."""
+    if mode == 'random':
+        backbone = copy.deepcopy(backbone)
     generator = torch.Generator().manual_seed(seed)
     for module in backbone.modules():
         if isinstance(module, DynamicConv2d):
             if mode == 'random':
-                weights = torch.rand(module.num_kernels, generator=generator, dtype=torch.float64)
-                module.attention.forced = weights.softmax(0)
+                weights = torch.rand(module.num_kernels, generator=generator, dtype=torch.float64).softmax(0)
+                module.attention.register_forward_hook(lambda m, args, out, w=weights: w.to(out).expand_as(out))
             else:
-                module.attention.forced = None
                 module.temperature = float(mode)
+    return backbone
 
 
 # (lwmm backbone, timm tag, input size); MobileNetV3's timm weights use BatchNorm eps 1e-5
@@ -60,8 +66,7 @@ def test_dy_network_computes_its_static_twin(offline_timm_hub, cfg, tag):
         scale = expected.abs().max().item()
         assert scale > 0.1
         for mode in ('random', '1', '0.05', '30'):
-            _set_attention(backbone, mode)
-            got = backbone(x)[-1]
+            got = _set_attention(backbone, mode)(x)[-1]
             assert (got - expected).abs().max().item() <= 1e-10 * scale, (tag, mode)
 
 

@@ -59,14 +59,17 @@ def test_backbone_family_exports_with_dynamic_batch(tmp_path, cfg, size):
 
 
 
-@pytest.mark.parametrize('kwargs,size', [
+DYNAMIC_CONVS = [
     (dict(in_channels=8, out_channels=16, kernel_size=1), 7),
     (dict(in_channels=8, out_channels=16, kernel_size=1, stride=2), 7),
     (dict(in_channels=8, out_channels=8, kernel_size=3, padding=1, groups=8), 9),
     (dict(in_channels=8, out_channels=8, kernel_size=5, stride=2, padding=2, groups=8), 9),
     (dict(in_channels=8, out_channels=12, kernel_size=3, padding=2, dilation=2, groups=4, bias=False), 10),
     (dict(in_channels=6, out_channels=10, kernel_size=(1, 3), padding=(0, 1), stride=(2, 1)), 8),
-])
+]
+
+
+@pytest.mark.parametrize('kwargs,size', DYNAMIC_CONVS)
 def test_per_sample_form_equals_the_grouped_conv(kwargs, size):
     torch.manual_seed(0)
     conv = DynamicConv2d(**kwargs, temperature=3.0).eval()
@@ -79,6 +82,25 @@ def test_per_sample_form_equals_the_grouped_conv(kwargs, size):
             assert torch.equal(conv(x), got)
     assert torch.allclose(got, expected, rtol=1e-5, atol=1e-6)
     assert 'forward' not in vars(conv)  # restored
+
+
+@pytest.mark.parametrize('kwargs,size', DYNAMIC_CONVS)
+def test_exported_dynamic_conv_runs_at_any_batch_as_the_forward(tmp_path, kwargs, size):
+    """The one export form, in ONNX Runtime, against the layer's eager forward (1e-5): exported at batch 2,
+    run at batch 1 and 5, each sample with its own attention."""
+    torch.manual_seed(0)
+    conv = DynamicConv2d(**kwargs, temperature=0.5).eval()
+    path = export_onnx(conv, torch.randn(2, kwargs['in_channels'], size, size), str(tmp_path / 'conv.onnx'))
+    for batch in (1, 5):
+        x = torch.randn(batch, kwargs['in_channels'], size, size)
+        with torch.no_grad():
+            expected = conv(x)
+        got = run_ort(path, x)[0]
+        assert got.shape == tuple(expected.shape)
+        assert np.abs(expected.numpy() - got).max() <= 1e-5 * max(1.0, expected.abs().max().item())
+    with torch.no_grad():
+        attention = conv.attention(x)
+    assert (attention - attention[:1]).abs().max() > 1e-3  # the samples do get different kernels
 
 
 def test_dynamic_inverted_residuals_export_with_dynamic_batch(tmp_path):

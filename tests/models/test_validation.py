@@ -11,7 +11,7 @@ from lwmm.models.backbones import dy_mobilenet, dy_resnet, ghostnet, mobilevit, 
 from lwmm.models.heads.linear_cls_head import DropoutLinearClsHead
 from lwmm.models.layers import validation
 from lwmm.models.layers.dfc_attention import DFCAttention
-from lwmm.models.layers.dynamic_conv import ConversionRule, DynamicConv2d, KernelAttention, convert_to_dynamic
+from lwmm.models.layers.dynamic_conv import ConversionRule, DynamicConv2d, convert_to_dynamic
 from lwmm.models.layers.ghost import GhostBottleneck, GhostModule
 from lwmm.models.layers.inverted_residual import InvertedResidual
 from lwmm.models.layers.mobilevit_block import MobileViTBlock, MultiheadSelfAttention
@@ -79,7 +79,7 @@ LAYERS = [
      dict(in_channels=2, out_channels=1, groups=2, alpha_in=0, alpha_out=0), 'groups=2'),
     (OctaveConvModule, dict(in_channels=8, out_channels=8, kernel_size=3), dict(alpha_in=2), 'alpha_in=2'),
     (OctaveConvModule, dict(in_channels=8, out_channels=8, kernel_size=3), dict(dilation=0), 'dilation=0'),
-    # DynamicConv2d and its attention
+    # DynamicConv2d (it checks its attention's arguments too)
     (DynamicConv2d, dict(in_channels=8, out_channels=8, kernel_size=3), dict(K=0), 'K=0'),
     (DynamicConv2d, dict(in_channels=8, out_channels=8, kernel_size=3), dict(reduction=0), 'reduction=0'),
     (DynamicConv2d, dict(in_channels=8, out_channels=8, kernel_size=3), dict(groups=3), 'groups=3'),
@@ -89,8 +89,7 @@ LAYERS = [
     (DynamicConv2d, dict(in_channels=8, out_channels=8, kernel_size=3), dict(padding=-1), 'padding=-1'),
     (DynamicConv2d, dict(in_channels=8, out_channels=8, kernel_size=3), dict(dilation=(1, 0)), 'dilation=0'),
     (DynamicConv2d, dict(in_channels=8, out_channels=8, kernel_size=3), dict(in_channels=0), 'in_channels=0'),
-    (KernelAttention, dict(in_channels=8, num_kernels=4), dict(num_kernels=0), 'num_kernels=0'),
-    (KernelAttention, dict(in_channels=8, num_kernels=4), dict(temperature=-1.0), 'temperature=-1.0'),
+    (DynamicConv2d, dict(in_channels=8, out_channels=8, kernel_size=3), dict(temperature=-1.0), 'temperature=-1.0'),
     (ConversionRule, dict(), dict(skip_first=-1), 'skip_first=-1'),
     (ConversionRule, dict(), dict(exclude='stem'), 'exclude'),
 ]

@@ -134,16 +134,13 @@ def test_octave_spectra_png(image_folder, tmp_path):
 
 
 # -- Dynamic convolution -------------------------------------------------------------------------------------
-def test_dynamic_attention_statistics_and_png(image_folder, tmp_path):
+def test_dynamic_attention_statistics_and_png(image_folder, tmp_path, fix_attention):
     model = model_of('dy-mobilenetv2-1.0x_shapes.py')
     names = V.find_layers(V.get_backbone(model), 'dynamic')
     forced = torch.tensor([0.7, 0.1, 0.1, 0.1])
-    V.get_backbone(model).get_submodule(names[0]).forced = forced  # a known attention for one layer
-    try:
-        out = str(tmp_path / 'dynamic.png')
-        result = V.dynamic_attention(model, image_folder, out, max_images=3, size=(32, 32))
-    finally:
-        V.get_backbone(model).get_submodule(names[0]).forced = None
+    fix_attention(V.get_backbone(model).get_submodule(names[0]), forced)  # a known attention for one layer
+    out = str(tmp_path / 'dynamic.png')
+    result = V.dynamic_attention(model, image_folder, out, max_images=3, size=(32, 32))
     picture = mmcv.imread(out)
     width = max(6.0, 0.3 * len(names))
     assert picture.shape[:2] == (round(5.0 * V.DPI), round(width * V.DPI)) and picture.std() > 5

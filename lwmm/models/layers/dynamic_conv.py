@@ -19,11 +19,14 @@ import torch.nn.functional as F
 from torch.nn.modules.utils import _pair
 
 from lwmm.registry import MODELS
-from .validation import check_input, check_int, check_range
+from .validation import check_input, check_int, check_range, is_int
 
 
 class KernelAttention(nn.Module):
     """Attention over the K kernels: global average pool, FC, ReLU, FC, softmax(logits / temperature).
+
+    Built by ``DynamicConv2d``, whose constructor checks these arguments (as ``K``, ``reduction``,
+    ``temperature``) and whose ``temperature`` property sets the temperature.
 
     Args:
         in_channels (int): Channels of the input feature map.
@@ -34,44 +37,18 @@ class KernelAttention(nn.Module):
 
     def __init__(self, in_channels: int, num_kernels: int, reduction: int = 4, temperature: float = 1.0):
         super().__init__()
-        check_int('KernelAttention', 'in_channels', in_channels)
-        check_int('KernelAttention', 'num_kernels', num_kernels)
-        check_int('KernelAttention', 'reduction', reduction)
-        check_range('KernelAttention', 'temperature', temperature, 0, low_inclusive=False)
         hidden = max(in_channels // reduction, 1)
         self.fc1 = nn.Linear(in_channels, hidden)
         self.act = nn.ReLU(inplace=True)
         self.fc2 = nn.Linear(hidden, num_kernels)
         self.temperature = float(temperature)
-        #: When set (a tensor of shape (K, ) or (B, K)), replaces the computed attention (tests, analysis).
-        self.forced = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, K) attention weights that sum to 1 over K."""
-        if self.forced is not None:
-            return self.forced.to(x).expand(x.shape[0], -1)
-        if not torch.jit.is_tracing() and x.shape[0] == 1:  # tracing first: a traced size would warn
-            return self._single(x)
         logits = self.fc2(self.act(self.fc1(x.mean((2, 3)))))
         if self.temperature != 1.0:
             logits = logits / self.temperature
         return F.softmax(logits, dim=1)
-
-    def _single(self, x: torch.Tensor) -> torch.Tensor:
-        """``forward`` for one sample with fewer, cheaper operators (the same function, autograd included).
-
-        At batch 1 much of a layer's attention cost is the per-call cost of its operators, not their
-        arithmetic (docs/dynamic_conv.md, "Latency"): here a sum over (N, H, W) gives the pooled vector
-        directly, the mean's division is folded into the first FC (``alpha``), and both FCs are
-        matrix-vector products (``addmv``), which BLAS runs faster than the 1-row matrix products of
-        ``nn.Linear``.
-        """
-        pooled = x.sum((0, 2, 3))
-        hidden = torch.addmv(self.fc1.bias, self.fc1.weight, pooled, alpha=1.0 / (x.shape[2] * x.shape[3]))
-        logits = torch.addmv(self.fc2.bias, self.fc2.weight, hidden.relu_())  # self.act, without a module call
-        if self.temperature != 1.0:
-            logits = logits / self.temperature
-        return F.softmax(logits, dim=0).unsqueeze(0)
 
     def extra_repr(self) -> str:
         return f'temperature={self.temperature}'
@@ -118,14 +95,11 @@ class DynamicConv2d(nn.Module):
         super().__init__()
         check_int('DynamicConv2d', 'in_channels', in_channels)
         check_int('DynamicConv2d', 'out_channels', out_channels)
-        if not isinstance(K, int) or isinstance(K, bool) or K < 1:
-            raise ValueError(f'DynamicConv2d: K={K!r} is not supported; use a positive int (the paper uses 4).')
-        if not isinstance(groups, int) or groups < 1 or in_channels % groups or out_channels % groups:
+        check_int('DynamicConv2d', 'K', K, hint='the paper uses 4')
+        if not is_int(groups) or groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f'DynamicConv2d: groups={groups!r} must be a positive int dividing in_channels '
                              f'({in_channels}) and out_channels ({out_channels}).')
-        if not isinstance(reduction, int) or reduction < 1:
-            raise ValueError(f'DynamicConv2d: reduction={reduction!r} must be a positive int (paper: 4).')
-        check_range('DynamicConv2d', 'temperature', temperature, 0, low_inclusive=False, hint='1 after annealing')
+        check_int('DynamicConv2d', 'reduction', reduction, hint='the paper uses 4')
         for arg, value, minimum in (('kernel_size', kernel_size, 1), ('stride', stride, 1),
                                     ('padding', padding, 0), ('dilation', dilation, 1)):
             for item in _pair(value):
@@ -141,7 +115,8 @@ class DynamicConv2d(nn.Module):
         self.transposed = False
         self.output_padding = (0, 0)
         self.num_kernels = K
-        self.attention = KernelAttention(in_channels, K, reduction, temperature)
+        self.attention = KernelAttention(in_channels, K, reduction)
+        self.temperature = temperature
         self.weight = nn.Parameter(torch.empty(K, out_channels, in_channels // groups, *self.kernel_size))
         self.bias = nn.Parameter(torch.empty(K, out_channels)) if bias else None
         self.reset_parameters()
@@ -166,8 +141,7 @@ class DynamicConv2d(nn.Module):
 
     @temperature.setter
     def temperature(self, value: float) -> None:
-        if value <= 0:
-            raise ValueError(f'DynamicConv2d: temperature={value!r} must be positive.')
+        check_range('DynamicConv2d', 'temperature', value, 0, low_inclusive=False, hint='1 after annealing')
         self.attention.temperature = float(value)
 
     def aggregate(self, attention: torch.Tensor):
