@@ -79,8 +79,25 @@ def test_batch1_forms_agree_and_are_tabled(tool, monkeypatch, capsys):
     rows = [line.split(' | ') for line in table.splitlines() if line.startswith('| ')]
     assert rows[0][1:4] == ['forward ms', 'batched ms', 'per-call kernel ms']
     assert [row[0] for row in rows[1:]] == ['| 3x3 conv 8->8 @6', '| DY-MobileNetV2 x1.0 (classifier)']
-    assert all(len(row) == 8 for row in rows)
+    assert all(len(row) == 2 * len(tool.BATCH1_FORMS) for row in rows)
     # a form that computes something else is refused, not timed
     monkeypatch.setitem(tool.BATCH1_FORMS, 'per-call kernel', lambda m, x: tool._local_kernel(m, x) * 1.01)
     with pytest.raises(AssertionError, match='per-call kernel'):
         tool.batch1_forms(1, 1, time.perf_counter)
+
+
+def test_onnx_forms_time_the_export_forms(tool, monkeypatch, capsys):
+    """--onnx exports the network with a dynamic batch once and with a fixed batch per batch size (export_onnx
+    checks each against PyTorch) and tables eager, dynamic-batch and fixed-batch times."""
+    from torch import nn
+    tiny = nn.Sequential(tool.DynamicConv2d(3, 4, 3, stride=8, padding=1), nn.AdaptiveAvgPool2d(1)).eval()
+    monkeypatch.setattr(tool, 'network_pair', lambda: (None, tiny))
+    monkeypatch.setattr(sys, 'argv', ['benchmark_dynamic_conv.py', '--no-layers', '--no-networks', '--onnx',
+                                      '--batch-sizes', '1', '3', '--repeats', '2', '--warmup', '1'])
+    tool.main()
+    table = capsys.readouterr().out.split('DY-MobileNetV2 x1.0 (classifier), 224x224')[1]
+    rows = [line.split(' | ') for line in table.splitlines() if line.startswith('| ') and line[2].isdigit()]
+    assert [row[0] for row in rows] == ['| 1', '| 3']
+    for row in rows:
+        eager, dynamic, fixed = map(float, row[1:4])
+        assert min(eager, dynamic, fixed) > 0 and float(row[4].rstrip(' |')) == pytest.approx(dynamic / fixed, abs=0.01)

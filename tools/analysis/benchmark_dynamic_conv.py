@@ -10,7 +10,10 @@ Pairs, each run in one process with a fixed thread count, randomly initialised, 
   its compilation;
 - with ``--breakdown``, where the batch-1 time of DY-MobileNetV2's dynamic convs goes (:func:`breakdown`);
 - with ``--batch1-forms``, the layer's forward at batch 1 against other ways to run one sample
-  (:data:`BATCH1_FORMS`), for the layer shapes and DY-MobileNetV2 x1.0, all in alternation in one run.
+  (:data:`BATCH1_FORMS`), for the layer shapes and DY-MobileNetV2 x1.0, all in alternation in one run;
+- with ``--onnx``, DY-MobileNetV2 x1.0 in ONNX Runtime as ``export_onnx`` writes it with a dynamic batch
+  axis (the per-sample export form) and with a fixed batch (the forward's grouped conv), next to the eager
+  forward, at every batch size, in alternation (:func:`onnx_forms`).
 
 It also prints a floor for the batch-1 overhead of any fp32 implementation (:func:`read_floor`): every
 image must read all of the dynamic network's parameters (the K kernels and the attention), and the time
@@ -67,6 +70,9 @@ def parse_args():
     parser.add_argument('--batch1-forms', action='store_true',
                         help='also time, at batch 1, the layer\'s forward against a per-call kernel and a kernel '
                         'buffer kept on the module, for the layers and DY-MobileNetV2 x1.0 (BATCH1_FORMS)')
+    parser.add_argument('--onnx', action='store_true',
+                        help='also time DY-MobileNetV2 x1.0 in ONNX Runtime, exported with a dynamic batch (the '
+                        'per-sample form) and with a fixed batch (the grouped conv), against eager PyTorch')
     parser.add_argument('--compile', action='store_true',
                         help='also time both classifiers compiled by torch.compile (inductor; about a minute to compile)')
     parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
@@ -170,6 +176,17 @@ def _local_kernel(m: DynamicConv2d, x: torch.Tensor) -> torch.Tensor:
     return F.conv2d(x, weight, bias, m.stride, m.padding, m.dilation, m.groups)
 
 
+def _addmv_attention(m: DynamicConv2d, x: torch.Tensor) -> torch.Tensor:
+    """The forward with the batch-1 attention lwmm had until 2026-12: sum over (N, H, W), the mean's division
+    folded into the first FC, both FCs as ``addmv`` (fewer operators than ``mean`` and two ``nn.Linear``)."""
+    a = m.attention
+    pooled = x.sum((0, 2, 3))
+    hidden = torch.addmv(a.fc1.bias, a.fc1.weight, pooled, alpha=1.0 / (x.shape[2] * x.shape[3]))
+    logits = torch.addmv(a.fc2.bias, a.fc2.weight, hidden.relu_()) / a.temperature
+    weight, bias = m.aggregate(F.softmax(logits, dim=0).unsqueeze(0))
+    return F.conv2d(x, weight, bias, m.stride, m.padding, m.dilation, m.groups)
+
+
 _kept_buffers = weakref.WeakKeyDictionary()
 
 
@@ -189,7 +206,7 @@ def _kept_buffer(m: DynamicConv2d, x: torch.Tensor) -> torch.Tensor:
 
 #: ways to run a ``DynamicConv2d`` on one sample, timed by ``--batch1-forms``; None: the layer's own forward
 BATCH1_FORMS = {'forward': None, 'batched': _batched, 'per-call kernel': _local_kernel,
-                'kept kernel buffer': _kept_buffer}
+                'kept kernel buffer': _kept_buffer, 'addmv attention': _addmv_attention}
 
 
 def with_form(model: nn.Module, form) -> nn.Module:
@@ -220,6 +237,40 @@ def batch1_forms(warmup: int, repeats: int, clock) -> list:
         times = time_interleaved([(lambda m: lambda: m(inputs))(m) for m in models], warmup, repeats, clock)
         rows.append((name, [statistics.median(t) * 1e3 for t in times]))
         print(f'# batch-1 forms, {name}: ' + ', '.join(f'{ms:.3f}' for ms in rows[-1][1]), flush=True)
+    return rows
+
+
+def onnx_forms(batch_sizes, warmup: int, repeats: int, clock, threads: int, folder: str) -> list:
+    """Median ms of DY-MobileNetV2 x1.0 (classifier) per batch size, three ways timed in alternation: eager
+    PyTorch; ONNX Runtime on the file ``export_onnx`` writes with a dynamic batch axis (the per-sample
+    export form, one file for every batch, exported at batch 1); ONNX Runtime on a fixed-batch export (the
+    forward's grouped conv, one file per batch size). ``export_onnx`` checks each file against PyTorch."""
+    import os.path as osp
+
+    import onnxruntime as ort
+
+    from lwmm.deploy.onnx import export_onnx
+
+    model = network_pair()[1]
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = threads
+    options.log_severity_level = 3
+
+    def session(path):
+        run = ort.InferenceSession(path, options, providers=['CPUExecutionProvider']).run
+        return lambda x: run(None, {'input': x})
+
+    dynamic = session(export_onnx(model, torch.randn(1, 3, 224, 224), osp.join(folder, 'dynamic-batch.onnx')))
+    rows = []
+    for batch in batch_sizes:
+        inputs = torch.randn(batch, 3, 224, 224)
+        fixed = session(export_onnx(model, inputs, osp.join(folder, f'batch{batch}.onnx'), dynamic_batch=False))
+        array = inputs.numpy()
+        with torch.inference_mode():
+            times = time_interleaved([lambda: model(inputs), lambda: dynamic(array), lambda: fixed(array)], warmup,
+                                     repeats, clock)
+        rows.append((batch, *(statistics.median(t) * 1e3 for t in times)))
+        print(f'# ONNX, batch {batch}: ' + ', '.join(f'{ms:.3f}' for ms in rows[-1][1:]), flush=True)
     return rows
 
 
@@ -324,6 +375,20 @@ def main():
         for name, times in rows:
             print(f'| {name} | ' + ' | '.join(f'{ms:.3f}' for ms in times) + ' | '
                   + ' | '.join(f'{ms / times[0]:.3f}' for ms in times[1:]) + ' |')
+
+    if args.onnx:
+        import tempfile
+        with tempfile.TemporaryDirectory() as folder:
+            rows = onnx_forms(args.batch_sizes, args.warmup, args.repeats, clock, args.threads, folder)
+        import onnxruntime
+        print(f'\nDY-MobileNetV2 x1.0 (classifier), 224x224: CPU, {args.threads} thread(s), {args.clock} clock, torch '
+              f'{torch.__version__}, ONNX Runtime {onnxruntime.__version__}, median ms of {args.repeats} runs in '
+              f'alternation\n')
+        print('| batch | eager PyTorch ms | ORT, dynamic batch (per-sample form) ms | ORT, fixed batch (grouped conv) '
+              'ms | dynamic / fixed |')
+        print('|---|---|---|---|---|')
+        for batch, eager, dynamic, fixed in rows:
+            print(f'| {batch} | {eager:.3f} | {dynamic:.3f} | {fixed:.3f} | {dynamic / fixed:.2f} |')
 
     if args.breakdown:
         dynamic = network_pair()[1]
