@@ -2,7 +2,6 @@
 Transformer", ICLR 2022)."""
 from typing import Sequence, Union
 
-import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 
@@ -201,9 +200,3 @@ class MobileViT(StagedBackbone):
                 current = dilation if seen_stride else first_dilation
             conv.dilation = (current, current)
             conv.padding = tuple(current * (k - 1) // 2 for k in conv.kernel_size)
-
-    def forward(self, x: torch.Tensor):
-        if x.dim() != 4 or x.shape[1] != self.in_channels or x.shape[-1] < 1 or x.shape[-2] < 1:
-            raise ValueError(f'MobileViT: expected input of shape (B, {self.in_channels}, H, W) with '
-                             f'H, W >= 1, got {tuple(x.shape)}.')
-        return super().forward(x)

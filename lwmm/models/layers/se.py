@@ -32,9 +32,7 @@ class SqueezeExcite(nn.Module):
         self.squeeze = nn.Conv2d(channels, squeeze_channels, 1, bias=True)
         self.act = build_inplace_activation(act_cfg)  # on the squeezed tensor, made just before
         self.excite = nn.Conv2d(squeeze_channels, channels, 1, bias=True)
-        # mmcv's HSigmoid, not torch's one-operator Hardsigmoid: same forward values, but its gradient
-        # differs in the last bit, and that was enough to move the shapes demo's from-scratch result (bbox
-        # mAP 0.498 -> 0.371 after 7 epochs) for a 0.6 % batch-1 latency gain
+        # mmcv's HSigmoid, not torch's Hardsigmoid: its gradient differs in the last bit (docs/benchmarks.md, SE gate)
         self.gate = build_activation_layer(gate_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -124,6 +124,16 @@ def test_custom_arch_dict_and_registry():
     assert [o.shape[-1] for o in model(torch.randn(1, 3, 32, 32))] == [16, 8, 4, 2]
 
 
+@pytest.mark.parametrize('shape', [(1, 4, 32, 32), (1, 3, 0, 32), (3, 32, 32)])
+def test_wrong_input_names_the_backbone_and_the_shape_it_needs(shape):
+    """The contract's forward (StagedBackbone) checks the input for every family, MobileViT included."""
+    model = MobileViT(dict(stem_channels=8, expand_ratio=2, last_channels=16, layers=[[8, 1, 1, 0, 0]]))
+    with pytest.raises(ValueError) as error:
+        model(torch.randn(shape))
+    assert str(error.value) == (f'MobileViT: input of shape {shape} is not supported; it needs (N, 3, H, W) with '
+                                f'H, W >= 1.')
+
+
 def test_init_weights_runs():
     model = MobileViT('xx_small')
     model.init_weights()
@@ -141,5 +151,5 @@ def test_invalid_arguments():
         MobileViT('small', out_stride=4)
     with pytest.raises(ValueError, match='frozen_stages'):
         MobileViT('small', frozen_stages=6)
-    with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):
+    with pytest.raises(ValueError, match=r'^MobileViT: input of shape \(1, 1, 32, 32\).*\(N, 3, H, W\)'):
         MobileViT('xx_small')(torch.randn(1, 1, 32, 32))
