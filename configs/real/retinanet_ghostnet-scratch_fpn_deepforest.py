@@ -1,0 +1,6 @@
+# RetinaNet + FPN with GhostNet 1.0x from random weights (configs/det/retinanet_ghostnet_fpn_coco.py, nothing
+# frozen, BatchNorm training) on DeepForest's tree-crown tiles (_base_/deepforest_coco_320.py), paired with
+# retinanet_r18-scratch_fpn_deepforest.py: same neck, head, data and schedule.
+_base_ = ['../det/retinanet_ghostnet_fpn_coco.py', './_base_/deepforest_coco_320.py']
+model = dict(backbone=dict(init_cfg=None, frozen_stages=-1, norm_eval=False), bbox_head=dict(num_classes=1))
+optim_wrapper = dict(optimizer=dict(lr=0.01))
