@@ -4,6 +4,8 @@ Every wrapper takes the tensor the model's data preprocessor produces (float ``(
 order converted and mean/std normalised as the config's ``data_preprocessor`` says) and returns plain
 tensors, so ``export_onnx`` can export it:
 
+- :class:`TensorMode`: any OpenMMLab model -> its ``mode='tensor'`` outputs as they are (the benchmark's
+  timing and counting; :func:`tensor_mode` leaves other models unwrapped).
 - :class:`ClassifierLogits`: mmpretrain ``ImageClassifier`` -> ``logits (N, num_classes)`` (before softmax).
 - :class:`DetectorHeadOutputs`: mmdet single-stage detector with an anchor head (SSD/SSDLite, RetinaNet) ->
   per-level ``cls_score_i (N, A_i * C', H_i, W_i)`` then ``bbox_pred_i (N, A_i * 4, H_i, W_i)``, the raw
@@ -21,15 +23,31 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-class ClassifierLogits(nn.Module):
+class TensorMode(nn.Module):
+    """An OpenMMLab model's ``forward(x, mode='tensor')`` (raw outputs, no post-processing) as ``forward(x)``:
+    the form export, tracing and timing take."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.train(model.training)  # so that saving and restoring the wrapper's mode keeps the model's
+
+    def forward(self, x: torch.Tensor):
+        return self.model(x, mode='tensor')
+
+
+def tensor_mode(model: nn.Module) -> nn.Module:
+    """``model`` wrapped in :class:`TensorMode` when it is an OpenMMLab model (mmengine ``BaseModel``), else
+    ``model`` itself (timm, torchvision): either way ``forward(x)`` gives raw tensors."""
+    from mmengine.model import BaseModel
+    return TensorMode(model) if isinstance(model, BaseModel) else model
+
+
+class ClassifierLogits(TensorMode):
     """``ImageClassifier`` in ``mode='tensor'``: the head's logits."""
 
-    def __init__(self, classifier: nn.Module):
-        super().__init__()
-        self.model = classifier
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x, mode='tensor')
+        out = super().forward(x)
         return out[-1] if isinstance(out, (tuple, list)) else out
 
     def output_names(self) -> List[str]:
