@@ -16,6 +16,8 @@ import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 from mmengine.analysis.jit_handles import get_shape
 
+from .config_models import build_model_from_config
+
 
 def _sdpa_flop(inputs: List[Any], outputs: List[Any]) -> Counter:
     """QK^T and AV of ``scaled_dot_product_attention``: 2 * B * heads * Lq * Lk * D multiply-adds."""
@@ -148,15 +150,6 @@ def default_input_shape(cfg) -> Tuple[int, int]:
                 return size if types[0] == 'CenterCrop' else size[::-1]
     backbone_type = str(cfg.model.get('backbone', {}).get('type', '')).lower()
     return (256, 256) if 'mobilevit' in backbone_type else (224, 224)
-
-
-def build_model_from_config(cfg) -> nn.Module:
-    """Build the model of a config in its codebase's scope, SyncBN reverted (random weights)."""
-    import lwmm  # noqa: F401  registers lwmm's modules
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import MODELS, init_default_scope
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    return revert_sync_batchnorm(MODELS.build(cfg.model))
 
 
 def tensor_mode_kwargs(task: str, height: int, width: int) -> Dict[str, Any]:

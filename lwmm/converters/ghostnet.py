@@ -1,6 +1,7 @@
 """timm ``ghostnet_*`` / ``ghostnetv2_*`` -> lwmm GhostNet / GhostNetV2 classifiers.
 
-The classifier is mmpretrain's ``ImageClassifier``: the lwmm backbone, ``GlobalAveragePooling`` and
+The classifier is the shipped config's (configs/_base_/models/ghostnet_cls.py, widths in configs/cls/):
+mmpretrain's ``ImageClassifier`` with the lwmm backbone, ``GlobalAveragePooling`` and
 ``StackedLinearClsHead(mid_channels=[1280])``, whose first linear layer is timm's ``conv_head`` (a 1x1
 conv with bias on the pooled features) and whose second is timm's ``classifier``.
 """
@@ -35,27 +36,6 @@ def _backbone(timm_name: str):
     from lwmm.models.backbones.ghostnet import GhostNet, GhostNetV2
     backbone_type, widen_factor, _ = _model(timm_name)
     return {'GhostNet': GhostNet, 'GhostNetV2': GhostNetV2}[backbone_type], widen_factor
-
-
-def ghostnet_classifier_cfg(timm_name: str, num_classes: int = NUM_CLASSES) -> dict:
-    """The mmpretrain model dict of the lwmm classifier equivalent to timm's ``timm_name``."""
-    backbone_cls, widen_factor = _backbone(timm_name)
-    from lwmm.models.layers.utils import make_divisible
-    return dict(
-        type='ImageClassifier',
-        _scope_='mmpretrain',  # children resolve in mmpretrain whatever the caller's default scope
-        backbone=dict(type=f'lwmm.{backbone_cls.__name__}', widen_factor=widen_factor),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(
-            type='StackedLinearClsHead',
-            num_classes=num_classes,
-            in_channels=make_divisible(backbone_cls.final_channels * widen_factor, 4),
-            mid_channels=[HEAD_CHANNELS],
-            dropout_rate=0.2,
-            act_cfg=dict(type='ReLU'),
-            norm_cfg=None,
-            loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-            topk=(1, 5)))
 
 
 def _block_prefixes(backbone_cls) -> Dict[str, str]:

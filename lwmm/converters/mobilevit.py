@@ -1,4 +1,5 @@
-"""timm ``mobilevit_xxs`` / ``mobilevit_xs`` / ``mobilevit_s`` -> lwmm MobileViT ``ImageClassifier``.
+"""timm ``mobilevit_xxs`` / ``mobilevit_xs`` / ``mobilevit_s`` -> lwmm MobileViT ``ImageClassifier``, the
+model of configs/cls/mobilevit-*_in1k.py (backbone, global average pooling, dropout 0.1, linear layer).
 
 timm builds MobileViT with its ByobNet: ``stem``, ``stages.0..4`` (stride 2..32, the stem is outside),
 ``final_conv`` and ``head.fc``. lwmm groups the stem into stage 0 and the final conv into stage 4, so
@@ -59,25 +60,6 @@ def _arch_settings(timm_name: str) -> dict:
     """The arch table row that an lwmm MobileViT of this model keeps as ``backbone.arch``."""
     from lwmm.models.backbones.mobilevit import MobileViT
     return MobileViT.arch_settings[_arch(timm_name)]
-
-
-def mobilevit_classifier_cfg(timm_name: str, num_classes: int = NUM_CLASSES) -> dict:
-    """The mmpretrain model dict of the lwmm classifier equivalent to timm's ``timm_name``: backbone,
-    global average pooling, dropout 0.1 and a linear layer, as the paper's classifier."""
-    from lwmm.models.backbones.mobilevit import MobileViT
-    arch = _arch(timm_name)
-    return dict(
-        type='ImageClassifier',
-        _scope_='mmpretrain',  # children resolve in mmpretrain whatever the caller's default scope
-        backbone=dict(type='lwmm.MobileViT', arch=arch),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(
-            type='lwmm.DropoutLinearClsHead',
-            num_classes=num_classes,
-            in_channels=MobileViT.arch_settings[arch]['last_channels'],
-            dropout_rate=0.1,
-            loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original', loss_weight=1.0),
-            topk=(1, 5)))
 
 
 def _expected_shapes(timm_name: str) -> Dict[str, torch.Size]:

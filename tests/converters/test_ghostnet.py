@@ -3,8 +3,9 @@ import timm
 import torch
 import torch.nn as nn
 
+from lwmm.analysis.config_models import build_model_from_config
 from lwmm.converters import available_timm_models, convert_timm, timm_config
-from lwmm.converters.ghostnet import GHOSTNET_MODELS, ghostnet_classifier_cfg
+from lwmm.converters.ghostnet import GHOSTNET_MODELS
 
 NAMES = ['ghostnet_050', 'ghostnet_100', 'ghostnet_130', 'ghostnetv2_100', 'ghostnetv2_130', 'ghostnetv2_160']
 
@@ -24,8 +25,8 @@ def _timm_model(name: str, seed: int = 0) -> nn.Module:
 
 
 def _lwmm_classifier(name: str) -> nn.Module:
-    from mmpretrain.registry import MODELS
-    return MODELS.build(ghostnet_classifier_cfg(name)).eval()
+    """The model of the config that timm2lwmm and timm:// name for ``name``'s weights, as shipped."""
+    return build_model_from_config(timm_config(name)).eval()
 
 
 @pytest.fixture(scope='module')
@@ -46,13 +47,14 @@ def test_registered_names_and_configs():
     assert set(GHOSTNET_MODELS) == set(NAMES)
 
 
-def test_classifier_cfg():
-    cfg = ghostnet_classifier_cfg('ghostnetv2_130')
-    assert cfg['backbone'] == dict(type='lwmm.GhostNetV2', widen_factor=1.3)
-    assert cfg['head']['in_channels'] == 1248 and cfg['head']['mid_channels'] == [1280]
-    assert ghostnet_classifier_cfg('ghostnet_050')['head']['in_channels'] == 480
-    with pytest.raises(ValueError, match='ghostnet_200'):
-        ghostnet_classifier_cfg('ghostnet_200')
+def test_shipped_configs_are_the_papers_classifiers():
+    """Each width's config: its backbone and width, the paper's 1280-wide head with dropout 0.2, and the
+    label-smoothing loss of the recipe."""
+    for name, (backbone, widen_factor, _) in GHOSTNET_MODELS.items():
+        model = _lwmm_classifier(name)
+        assert type(model.backbone).__name__ == backbone and model.backbone.widen_factor == widen_factor, name
+        assert model.head.mid_channels == [1280] and model.head.dropout_rate == 0.2, name
+        assert type(model.head.loss_module).__name__ == 'LabelSmoothLoss', name
 
 
 @pytest.mark.parametrize('name', NAMES)

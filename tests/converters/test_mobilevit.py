@@ -3,8 +3,9 @@ import timm
 import torch
 import torch.nn as nn
 
+from lwmm.analysis.config_models import build_model_from_config, load_config
 from lwmm.converters import available_timm_models, convert_timm, timm_config
-from lwmm.converters.mobilevit import MOBILEVIT_MODELS, mobilevit_classifier_cfg
+from lwmm.converters.mobilevit import MOBILEVIT_MODELS
 
 NAMES = ['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s']
 
@@ -26,8 +27,8 @@ def _timm_model(name: str, seed: int = 0) -> nn.Module:
 
 
 def _lwmm_classifier(name: str) -> nn.Module:
-    from mmpretrain.registry import MODELS
-    return MODELS.build(mobilevit_classifier_cfg(name)).eval()
+    """The model of the config that timm2lwmm and timm:// name for ``name``'s weights, as shipped."""
+    return build_model_from_config(timm_config(name)).eval()
 
 
 def test_registered_names_and_configs():
@@ -38,12 +39,11 @@ def test_registered_names_and_configs():
     assert timm_config('mobilevit_s') == 'cls/mobilevit-s_in1k.py'
 
 
-def test_classifier_cfg():
-    cfg = mobilevit_classifier_cfg('mobilevit_xs')
-    assert cfg['backbone'] == dict(type='lwmm.MobileViT', arch='x_small')
-    assert cfg['head']['in_channels'] == 384 and cfg['head']['dropout_rate'] == 0.1
-    with pytest.raises(ValueError, match='mobilevit_m'):
-        mobilevit_classifier_cfg('mobilevit_m')
+def test_shipped_configs_are_the_papers_classifiers():
+    """Each size's config: its arch, dropout 0.1 before the linear classifier."""
+    for name, (arch, config) in MOBILEVIT_MODELS.items():
+        assert load_config(config).model.backbone.arch == arch, name
+        assert _lwmm_classifier(name).head.dropout.p == 0.1, name
 
 
 @pytest.mark.parametrize('name,size', [('mobilevit_xxs', (256, 256)), ('mobilevit_xs', (256, 256)),
@@ -86,18 +86,7 @@ def test_wrong_model_is_reported():
 
 
 @pytest.mark.parametrize('name', NAMES)
-def test_converted_weights_load_into_the_named_config(name, repo_root):
-    """The config that timm2lwmm names for the weights builds a model with exactly the converted keys."""
-    import os.path as osp
-
-    from mmengine.config import Config
-    from mmpretrain.registry import MODELS
-    from mmengine.registry import init_default_scope
-    cfg = Config.fromfile(osp.join(repo_root, 'configs', timm_config(name)))
-    init_default_scope(cfg.default_scope)
-    model = MODELS.build(cfg.model)
-    torch.manual_seed(0)
-    state = convert_timm(name, timm.create_model(name).state_dict())
-    model.load_state_dict(state, strict=True)
-    preprocessor = cfg.data_preprocessor  # timm's weights: RGB in [0, 1], no mean/std
+def test_named_config_reads_timms_input(name):
+    """The config that timm2lwmm names for the weights feeds them as timm does: RGB in [0, 1], no mean/std."""
+    preprocessor = load_config(timm_config(name)).data_preprocessor
     assert preprocessor.mean == [0, 0, 0] and preprocessor.std == [255, 255, 255] and preprocessor.to_rgb

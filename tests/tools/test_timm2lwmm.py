@@ -5,6 +5,8 @@ import timm
 import torch
 from mmengine.runner import load_checkpoint
 
+from lwmm.analysis.config_models import build_model_from_config
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -20,7 +22,7 @@ def test_converted_checkpoint_loads_strictly_and_matches(timm2lwmm, tmp_path, na
     torch.save(reference.state_dict(), src)
     timm2lwmm.main(['--model', name, str(src), str(dst)])
     config = osp.join(ROOT, torch.load(dst)['meta']['config'])
-    model = timm2lwmm.build_classifier(config).eval()
+    model = build_model_from_config(config).eval()
     load_checkpoint(model, str(dst), strict=True)
     size = 256 if 'mobilevit' in name else 224
     x = torch.rand(1, 3, size, size)

@@ -23,17 +23,9 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def build_classifier(config_path: str):
-    from mmengine.config import Config
-    from mmengine.registry import MODELS, init_default_scope
-    cfg = Config.fromfile(config_path)
-    init_default_scope(cfg.default_scope)
-    return MODELS.build(cfg.model)
-
-
 def convert(model_name: str, src: str, dst: str) -> str:
     """Convert ``src`` (timm ``model_name``) to ``dst``; returns the lwmm config the weights belong to."""
-    import lwmm  # noqa: F401
+    from lwmm.analysis.config_models import build_model_from_config
     from lwmm.converters import convert_timm, read_state_dict, timm_config
     from lwmm.converters.official import to_timm
     config = timm_config(model_name)
@@ -45,7 +37,7 @@ def convert(model_name: str, src: str, dst: str) -> str:
     if not osp.isfile(src):
         raise FileNotFoundError(f'SRC {src!r} does not exist.')
     state_dict = convert_timm(model_name, to_timm(read_state_dict(src)))
-    model = build_classifier(config_path)
+    model = build_model_from_config(config_path)
     model.load_state_dict(state_dict, strict=True)
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
     torch.save(dict(meta=dict(converted_from=f'timm/{model_name}', config=osp.relpath(config_path, ROOT)),
