@@ -160,7 +160,8 @@ BACKBONES = [
 
 CASES = LAYERS + BACKBONES
 # classes whose arguments are checked by the part they build
-DELEGATED = dict(OctaveConvModule='OctaveConv2d')
+DELEGATED = dict(OctaveConvModule='OctaveConv2d', DYMobileNetV2='DynamicConv2d', DYMobileNetV3='DynamicConv2d',
+                 DYResNet='DynamicConv2d', DynamicConvBackbone='DynamicConv2d')
 
 
 def _case_id(case):
