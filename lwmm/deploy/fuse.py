@@ -9,17 +9,15 @@ Integer-Arithmetic-Only Inference", CVPR 2018, Sec. 3.2). The deploy form runs o
 What is folded, by module type (anything else is left as it is and reported by :func:`unfused_norms`):
 
 - mmcv ``ConvModule`` whose ``order`` puts the norm right after the conv (every ConvModule in lwmm,
-  mmpretrain, mmdet and mmseg: MobileViT blocks, inverted residuals, ASPP, SSD heads...); its conv may be
-  an ``nn.Conv{1,2,3}d`` or an lwmm ``DynamicConv2d``.
-- lwmm ``ConvNormAct`` (ConvModule's layout as an ``nn.Sequential``: GhostNet / GhostNetV2): the folded
-  norm is removed from the sequence, so the deploy form has no leftover call.
+  mmpretrain, mmdet and mmseg, lwmm's ``ConvNormAct`` included: Ghost and inverted residual blocks,
+  MobileViT blocks, ASPP, SSD heads...); its conv may be an ``nn.Conv{1,2,3}d`` or an lwmm
+  ``DynamicConv2d``.
 - lwmm ``OctaveConvModule``: the per-frequency BNs (see :func:`fold_octave_conv_module`).
 - ``nn.Sequential`` children ``conv, bn`` next to each other (the timm / torchvision idiom), and
   ``nn.Linear, nn.BatchNorm1d`` likewise.
 
-A folded BN is replaced by ``nn.Identity`` (a ConvModule's norm is switched off, a ConvNormAct's is
-removed), so every forward path is unchanged. The result is for inference only: training it would train
-conv and BN as one layer.
+A folded BN is replaced by ``nn.Identity`` (a ConvModule's norm is also switched off), so every forward
+path is unchanged. The result is for inference only: training it would train conv and BN as one layer.
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -27,7 +25,6 @@ import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from lwmm.models.layers.conv_norm_act import ConvNormAct
 from lwmm.models.layers.dynamic_conv import DynamicConv2d
 from lwmm.models.layers.octave_conv import OctaveConvModule
 
@@ -119,16 +116,6 @@ def _fold_conv_module(module) -> bool:
     return True
 
 
-def _fold_conv_norm_act(module: ConvNormAct) -> bool:
-    """Fold a ``ConvNormAct``'s norm into its conv and drop the norm; False where it cannot be folded."""
-    norm = module.norm
-    if norm is None or can_fold(module.conv, norm) is not None:
-        return False
-    fold_bn_into_conv(module.conv, norm)
-    delattr(module, module.norm_name)
-    return True
-
-
 def _path_scale(conv: nn.Conv2d, scale: torch.Tensor) -> None:
     with torch.no_grad():
         conv.weight.mul_(_as_weight(scale, conv.weight).view(-1, 1, 1, 1))
@@ -190,8 +177,7 @@ def _fold_sequential(sequential: nn.Sequential) -> int:
 def fuse_conv_bn(model: nn.Module) -> Dict[str, int]:
     """Fold every foldable BN of ``model`` into the conv before it (in place); see the module docstring.
 
-    Returns the number of BNs folded per kind: ``{'conv_module': n, 'octave': n, 'sequential': n}``
-    (``conv_module`` counts ConvNormAct blocks too).
+    Returns the number of BNs folded per kind: ``{'conv_module': n, 'octave': n, 'sequential': n}``.
     """
     from mmcv.cnn import ConvModule
 
@@ -199,8 +185,6 @@ def fuse_conv_bn(model: nn.Module) -> Dict[str, int]:
     for module in list(model.modules()):
         if isinstance(module, ConvModule):
             counts['conv_module'] += int(_fold_conv_module(module))
-        elif isinstance(module, ConvNormAct):
-            counts['conv_module'] += int(_fold_conv_norm_act(module))
         elif isinstance(module, OctaveConvModule):
             num_norms = 1 + int(module.norm_l is not None)
             counts['octave'] += num_norms if fold_octave_conv_module(module) else 0

@@ -3,9 +3,9 @@ Transformer", ICLR 2022)."""
 from typing import Sequence, Union
 
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 
 from lwmm.registry import MODELS
+from ..layers.conv_norm_act import ConvNormAct
 from ..layers.inverted_residual import InvertedResidual
 from ..layers.mobilevit_block import MobileViTBlock
 from ..layers.validation import check_divides, check_int, check_range
@@ -145,7 +145,7 @@ class MobileViT(StagedBackbone):
         self.in_channels = in_channels
 
         stages, strides, channels = [], [], []
-        stem = ConvModule(in_channels, arch['stem_channels'], 3, stride=2, padding=1, norm_cfg=norm_cfg,
+        stem = ConvNormAct(in_channels, arch['stem_channels'], 3, stride=2, padding=1, norm_cfg=norm_cfg,
                           act_cfg=act_cfg)
         current, width, stride_total = [stem], arch['stem_channels'], 2
         for out_channels, stride, num_mv2, dim, depth in arch['layers']:
@@ -167,7 +167,7 @@ class MobileViT(StagedBackbone):
                     drop_rate=drop_rate, attn_drop_rate=attn_drop_rate, ffn_drop_rate=ffn_drop_rate,
                     norm_cfg=norm_cfg, act_cfg=act_cfg))
         if with_last_conv:
-            current.append(ConvModule(width, arch['last_channels'], 1, norm_cfg=norm_cfg, act_cfg=act_cfg))
+            current.append(ConvNormAct(width, arch['last_channels'], 1, norm_cfg=norm_cfg, act_cfg=act_cfg))
             width = arch['last_channels']
         stages.append(current)
         strides.append(stride_total)

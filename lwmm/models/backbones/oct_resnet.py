@@ -3,10 +3,11 @@ from typing import Sequence
 
 import torch.nn as nn
 import torch.utils.checkpoint as cp
-from mmcv.cnn import ConvModule, build_activation_layer
+from mmcv.cnn import build_activation_layer
 from mmengine.model.weight_init import constant_init
 
 from ...registry import MODELS
+from ..layers.conv_norm_act import ConvNormAct
 from ..layers.octave_conv import (OctaveConvModule, dilate_octave_convs, octave_add, octave_map,
                                   octave_merge, octave_parts)
 from ..layers.validation import check_int
@@ -157,7 +158,7 @@ class OctResNet(StagedBackbone):
         self.zero_init_residual = zero_init_residual
 
         stem = [
-            ConvModule(in_channels, stem_channels, 7, stride=2, padding=3, bias=False, norm_cfg=norm_cfg,
+            ConvNormAct(in_channels, stem_channels, 7, stride=2, padding=3, bias=False, norm_cfg=norm_cfg,
                        act_cfg=act_cfg),
             nn.MaxPool2d(3, stride=2, padding=1),
         ]

@@ -4,8 +4,8 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
-from mmcv.cnn import ConvModule
 
+from .conv_norm_act import ConvNormAct
 from .se import SqueezeExcite
 from .validation import check_choice, check_input, check_int, check_odd, check_range
 
@@ -59,12 +59,12 @@ class InvertedResidual(nn.Module):
         hidden = hidden_channels or int(round(in_channels * expand_ratio))
         self.expand = None
         if hidden != in_channels:
-            self.expand = ConvModule(in_channels, hidden, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.depthwise = ConvModule(
+            self.expand = ConvNormAct(in_channels, hidden, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.depthwise = ConvNormAct(
             hidden, hidden, kernel_size, stride=stride, padding=dilation * (kernel_size - 1) // 2,
             dilation=dilation, groups=hidden, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.se = SqueezeExcite(hidden, se_channels) if se_channels else None
-        self.project = ConvModule(hidden, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
+        self.project = ConvNormAct(hidden, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         out = x if self.expand is None else self.expand(x)

@@ -7,8 +7,8 @@ from typing import Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
 
+from .conv_norm_act import ConvNormAct
 from .validation import check_divides, check_input, check_int, check_odd, check_range
 
 
@@ -138,7 +138,7 @@ class MobileViTBlock(nn.Module):
             check_range(owner, arg, value, 0, 1)
         self.patch_size = patch_size
         self.in_channels = in_channels
-        self.conv_local = ConvModule(
+        self.conv_local = ConvNormAct(
             in_channels, in_channels, kernel_size, padding=dilation * (kernel_size - 1) // 2,
             dilation=dilation, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.conv_in = nn.Conv2d(in_channels, transformer_dim, 1, bias=False)
@@ -147,8 +147,8 @@ class MobileViTBlock(nn.Module):
                              ffn_drop_rate) for _ in range(num_layers)
         ])
         self.norm = nn.LayerNorm(transformer_dim)
-        self.conv_out = ConvModule(transformer_dim, in_channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.conv_fusion = ConvModule(
+        self.conv_out = ConvNormAct(transformer_dim, in_channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.conv_fusion = ConvNormAct(
             2 * in_channels, in_channels, kernel_size, padding=(kernel_size - 1) // 2, norm_cfg=norm_cfg,
             act_cfg=act_cfg)
 
