@@ -5,20 +5,19 @@ The DY networks are the static networks, built from lwmm's shared blocks, with t
 ``DynamicConv2d`` by ``convert_to_dynamic``: there is no second copy of any network.
 """
 import copy
-import math
-from numbers import Real
 from typing import Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from lwmm.registry import MODELS
+from ..layers.conv_norm_act import ConvNormAct
 from ..layers.dynamic_conv import convert_to_dynamic
 from ..layers.inverted_residual import InvertedResidual
 from ..layers.utils import make_divisible
-from ..layers.validation import check_range
+from ..layers.validation import check_widen_factor
+from . import mobilenet_v2
 from .base import BackboneArguments, StagedBackbone, check_choice
 
 
@@ -33,14 +32,6 @@ def convert_stages(backbone: StagedBackbone, K: int, reduction: int, temperature
     backbone._freeze_stages()
 
 
-def _check_dynamic_args(name: str, K, reduction, temperature=1.0) -> None:
-    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
-        raise ValueError(f'{name}: K={K!r} is not supported; use a positive int (paper: 4).')
-    if isinstance(reduction, bool) or not isinstance(reduction, int) or reduction < 1:
-        raise ValueError(f'{name}: reduction={reduction!r} is not supported; use a positive int (paper: 4).')
-    check_range(name, 'temperature', temperature, 0, low_inclusive=False, hint='1 after annealing, 30 at the start')
-
-
 @MODELS.register_module()
 class DYMobileNetV2(StagedBackbone):
     """DY-MobileNetV2: MobileNetV2 (Sandler et al., CVPR 2018) with dynamic convolutions.
@@ -48,8 +39,9 @@ class DYMobileNetV2(StagedBackbone):
     Every conv is a ``DynamicConv2d`` (K kernels, attention reduction 4) except the stem and, by
     default, the final 1x1 conv to 1280 channels: the paper's parameter counts (11.1M / 7.0M / 4.0M at
     x1.0 / x0.75 / x0.5) are those of this choice, while a dynamic final conv would add 1.2M at x1.0
-    (see docs/dynamic_conv.md). Widths are ``make_divisible(c * widen_factor, 8)``; the final conv keeps
-    1280 channels for widen factors up to 1.
+    (see docs/dynamic_conv.md). The layer table and width rules are MobileNetV2's, shared with
+    Oct-MobileNetV2 (:mod:`lwmm.models.backbones.mobilenet_v2`), so the static network is mmpretrain's
+    ``MobileNetV2`` at every ``widen_factor``.
 
     Stages are grouped by output stride; stage 4 ends with the final conv, so a classifier is backbone +
     ``GlobalAveragePooling`` + ``LinearClsHead(1280)``.
@@ -83,9 +75,6 @@ class DYMobileNetV2(StagedBackbone):
     Input (N, 3, H, W); output: a tuple of (N, C_i, ceil(H / s_i), ceil(W / s_i)) for i in out_indices.
     """
 
-    #: expansion ratio, output channels, blocks, stride of the first block (MobileNetV2, Table 2)
-    arch_settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1],
-                     [6, 160, 3, 2], [6, 320, 1, 1]]
     published_widen_factors = (1.0, 0.75, 0.5, 0.35)
     timm_weights = 'timm://mobilenetv2_100.ra_in1k'
 
@@ -107,39 +96,18 @@ class DYMobileNetV2(StagedBackbone):
         super().__init__(
             out_indices=out_indices, frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp,
             out_stride=out_stride, init_cfg=init_cfg)
-        name = type(self).__name__
-        if (isinstance(widen_factor, bool) or not isinstance(widen_factor, Real) or not math.isfinite(widen_factor)
-                or widen_factor <= 0):
-            raise ValueError(f'{name}: widen_factor={widen_factor!r} is not supported; use a positive number '
-                             f'(published: {", ".join(map(str, self.published_widen_factors))}).')
-        _check_dynamic_args(name, K, reduction, temperature)
-        self.widen_factor = widen_factor
-
-        def width(channels: int) -> int:
-            return make_divisible(channels * widen_factor, 8)
-
-        in_channels = width(32)
-        stages = [[ConvModule(3, in_channels, 3, stride=2, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg)]]
-        channels = [None]
-        for expand_ratio, out, num_blocks, first_stride in self.arch_settings:
-            for index in range(num_blocks):
-                stride = first_stride if index == 0 else 1
-                if stride > 1:
-                    stages.append([])
-                    channels.append(None)
-                stages[-1].append(InvertedResidual(
-                    in_channels, width(out), stride, expand_ratio, norm_cfg=norm_cfg, act_cfg=act_cfg))
-                in_channels = channels[-1] = width(out)
-        final_channels = width(1280) if widen_factor > 1.0 else 1280
-        final_conv = ConvModule(in_channels, final_channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        stages[-1].append(final_conv)
-        channels[-1] = final_channels
-        self.stages = nn.ModuleList(nn.Sequential(*blocks) for blocks in stages)
-        self._stage_channels = tuple(channels)
+        self.widen_factor = check_widen_factor(
+            widen_factor, owner=type(self).__name__, published=self.published_widen_factors)
+        self.stages, self._stage_channels = mobilenet_v2.build_stages(
+            widen_factor,
+            stem=lambda out: ConvNormAct(3, out, 3, stride=2, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg),
+            block=lambda row, in_channels, out, stride, expand_ratio: InvertedResidual(
+                in_channels, out, stride, expand_ratio, norm_cfg=norm_cfg, act_cfg=act_cfg),
+            final=lambda in_channels, out: ConvNormAct(in_channels, out, 1, norm_cfg=norm_cfg, act_cfg=act_cfg))
         self._init_contract()
 
         if rule is None:
-            final_name = rf'^{len(stages) - 1}\.{len(stages[-1]) - 1}\.conv$'
+            final_name = rf'^{len(self.stages) - 1}\.{len(self.stages[-1]) - 1}\.conv$'
             rule = dict(skip_first=1, exclude=[] if dynamic_final_conv else [final_name])
         convert_stages(self, K, reduction, temperature, rule)
 
@@ -225,13 +193,11 @@ class DYMobileNetV3(StagedBackbone):
         super().__init__(
             out_indices=out_indices, frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp,
             out_stride=out_stride, init_cfg=init_cfg)
-        name = type(self).__name__
-        check_choice(name, 'arch', arch, self.arch_settings)
-        _check_dynamic_args(name, K, reduction, temperature)
+        check_choice(type(self).__name__, 'arch', arch, self.arch_settings)
         self.arch = arch
         hswish = dict(type='HSwish')
         in_channels = 16
-        stages = [[ConvModule(3, in_channels, 3, stride=2, padding=1, norm_cfg=norm_cfg, act_cfg=hswish)]]
+        stages = [[ConvNormAct(3, in_channels, 3, stride=2, padding=1, norm_cfg=norm_cfg, act_cfg=hswish)]]
         channels = [in_channels]
         for kernel, expand, out, with_se, act, stride in self.arch_settings[arch]:
             if stride > 1:
@@ -242,7 +208,7 @@ class DYMobileNetV3(StagedBackbone):
                 se_channels=make_divisible(expand / 4, 8) if with_se else None,
                 norm_cfg=norm_cfg, act_cfg=dict(type=act)))
             in_channels = channels[-1] = out
-        stages[-1].append(ConvModule(in_channels, self.final_channels[arch], 1, norm_cfg=norm_cfg, act_cfg=hswish))
+        stages[-1].append(ConvNormAct(in_channels, self.final_channels[arch], 1, norm_cfg=norm_cfg, act_cfg=hswish))
         channels[-1] = self.final_channels[arch]
         self.stages = nn.ModuleList(nn.Sequential(*blocks) for blocks in stages)
         self._stage_channels = tuple(channels)
@@ -285,7 +251,6 @@ class DynamicConvBackbone(BackboneArguments, BaseModule):
                  rule: Optional[Union[dict, Callable]] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        _check_dynamic_args(type(self).__name__, K, reduction, temperature)
         if not isinstance(backbone, (dict, nn.Module)):
             raise ValueError(f'DynamicConvBackbone: backbone={backbone!r} must be a config dict or a module.')
         self.backbone = MODELS.build(copy.deepcopy(backbone)) if isinstance(backbone, dict) else backbone

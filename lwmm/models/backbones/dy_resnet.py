@@ -4,16 +4,19 @@ from typing import Callable, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 
 from lwmm.registry import MODELS
+from ..layers.conv_norm_act import ConvNormAct
 from .base import StagedBackbone, check_choice
-from .dy_mobilenet import _check_dynamic_args, convert_stages
+from .dy_mobilenet import convert_stages
 
 
 class BasicBlock(nn.Module):
     """ResNet's basic block: 3x3 conv (strided), 3x3 conv, shortcut (1x1 conv + BN when the shape changes),
     sum, ReLU.
+
+    lwmm's own, not mmpretrain's ``BasicBlock``: ``lwmm.models`` must not import mmpretrain, and built from
+    lwmm's conv-norm-act it folds, converts and loads (``conv1.conv``, ``conv1.bn``) as every lwmm block.
 
     Args:
         in_channels (int): Input channels.
@@ -24,11 +27,11 @@ class BasicBlock(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, norm_cfg: dict = dict(type='BN')):
         super().__init__()
-        self.conv1 = ConvModule(in_channels, out_channels, 3, stride, 1, bias=False, norm_cfg=norm_cfg)
-        self.conv2 = ConvModule(out_channels, out_channels, 3, 1, 1, bias=False, norm_cfg=norm_cfg, act_cfg=None)
+        self.conv1 = ConvNormAct(in_channels, out_channels, 3, stride, 1, bias=False, norm_cfg=norm_cfg)
+        self.conv2 = ConvNormAct(out_channels, out_channels, 3, 1, 1, bias=False, norm_cfg=norm_cfg, act_cfg=None)
         self.downsample = None
         if stride != 1 or in_channels != out_channels:
-            self.downsample = ConvModule(
+            self.downsample = ConvNormAct(
                 in_channels, out_channels, 1, stride, bias=False, norm_cfg=norm_cfg, act_cfg=None)
         self.act = nn.ReLU(inplace=True)
 
@@ -95,11 +98,9 @@ class DYResNet(StagedBackbone):
         super().__init__(
             out_indices=out_indices, frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp,
             out_stride=out_stride, init_cfg=init_cfg)
-        name = type(self).__name__
-        check_choice(name, 'depth', depth, self.arch_settings)
-        _check_dynamic_args(name, K, reduction, temperature)
+        check_choice(type(self).__name__, 'depth', depth, self.arch_settings)
         self.depth = depth
-        stem = [ConvModule(3, 64, 7, 2, 3, bias=False, norm_cfg=norm_cfg), nn.MaxPool2d(3, 2, 1)]
+        stem = [ConvNormAct(3, 64, 7, 2, 3, bias=False, norm_cfg=norm_cfg), nn.MaxPool2d(3, 2, 1)]
         stages, in_channels = [], 64
         for index, (num_blocks, width) in enumerate(zip(self.arch_settings[depth], self.stage_widths)):
             blocks = stem if index == 0 else []

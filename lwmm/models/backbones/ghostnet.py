@@ -1,7 +1,5 @@
 """GhostNet (Han et al., "GhostNet: More Features from Cheap Operations", CVPR 2020) and GhostNetV2
 (Tang et al., "GhostNetV2: Enhance Cheap Operation with Long-Range Attention", NeurIPS 2022)."""
-import math
-from numbers import Real
 from typing import Optional, Sequence, Tuple
 
 import torch.nn as nn
@@ -10,6 +8,7 @@ from lwmm.registry import MODELS
 from ..layers.conv_norm_act import ConvNormAct
 from ..layers.ghost import GhostBottleneck
 from ..layers.utils import make_divisible
+from ..layers.validation import check_widen_factor
 from .base import StagedBackbone
 
 
@@ -102,12 +101,8 @@ class GhostNet(StagedBackbone):
         super().__init__(
             out_indices=out_indices, frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp,
             out_stride=out_stride, init_cfg=init_cfg)
-        name = type(self).__name__
-        if (isinstance(widen_factor, bool) or not isinstance(widen_factor, Real) or not math.isfinite(widen_factor)
-                or widen_factor <= 0):
-            raise ValueError(f'{name}: widen_factor={widen_factor!r} is not supported; use a positive number '
-                             f'(published: {", ".join(map(str, self.published_widen_factors))}).')
-        self.widen_factor = widen_factor
+        self.widen_factor = check_widen_factor(
+            widen_factor, owner=type(self).__name__, published=self.published_widen_factors)
 
         def width(channels: int) -> int:
             return make_divisible(channels * widen_factor, 4)

@@ -3,12 +3,12 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 
 from ...registry import MODELS
+from ..layers.conv_norm_act import ConvNormAct
 from ..layers.octave_conv import OctaveConvModule, dilate_octave_convs, octave_merge
-from ..layers.utils import make_divisible
-from ..layers.validation import check_range
+from ..layers.validation import check_range, check_widen_factor
+from . import mobilenet_v2
 from .base import StagedBackbone
 
 
@@ -69,9 +69,9 @@ class OctMobileNetV2(StagedBackbone):
     Octave Convolution", ICCV 2019 (https://arxiv.org/abs/1904.05049); layout of the official Gluon
     ``mobilenetv2`` (facebookresearch/OctConv): the hidden features of the 16/24/32/64/96 layers are
     octave (see :class:`OctInvertedResidual`), the 160 and 320 layers and the 1280 conv are vanilla, the
-    stem is vanilla. Channels and rounding follow mmpretrain's ``MobileNetV2`` (``make_divisible(c *
-    widen_factor, 8)``; 1280 final channels unless ``widen_factor > 1``). A vanilla layer strides in its
-    conv (as mmpretrain's MobileNetV2); octave layers average-pool.
+    stem is vanilla. Table, widths and stages are MobileNetV2's, shared with DY-MobileNetV2
+    (:mod:`lwmm.models.backbones.mobilenet_v2`: mmpretrain's ``MobileNetV2`` at every ``widen_factor``). A
+    vanilla layer strides in its conv (as mmpretrain's MobileNetV2); octave layers average-pool.
 
     The first block (expand ratio 1) has no expansion conv in the MobileNetV2 paper and mmpretrain; the
     official Gluon code has a 32->32 one, which performs the H -> H+L split there. ``expand_first_block``
@@ -83,8 +83,7 @@ class OctMobileNetV2(StagedBackbone):
     Block outputs are single tensors (the projection merges the frequencies), so stages hand necks plain
     tensors; :meth:`stage_output` still merges a pair should a custom arch end a stage on one.
 
-    Stages (the stem belongs to stage 0; rows of ``arch_settings`` per stage in ``stage_layers``), at
-    ``widen_factor=1.0``:
+    Stages (the stem belongs to stage 0; a stride-2 layer opens a stage), at ``widen_factor=1.0``:
 
     ======= ======== ======== ==========================================
     index   stride   channels layers
@@ -112,11 +111,9 @@ class OctMobileNetV2(StagedBackbone):
     Shapes: input ``(N, 3, H, W)``; stage ``i`` output ``(N, channels_i, ceil(H / stride_i), ...)``.
     """
 
-    #: expand ratio, channels, blocks, stride of the first block, octave hidden features
-    arch_settings = [[1, 16, 1, 1, True], [6, 24, 2, 2, True], [6, 32, 3, 2, True], [6, 64, 4, 2, True],
-                     [6, 96, 3, 1, True], [6, 160, 3, 2, False], [6, 320, 1, 1, False]]
-    #: rows of ``arch_settings`` in each stage
-    stage_layers = ((0, ), (1, ), (2, ), (3, 4), (5, 6))
+    #: output widths of the table rows (``mobilenet_v2.ARCH_SETTINGS``) whose hidden features are octave
+    octave_widths = (16, 24, 32, 64, 96)
+    published_widen_factors = (1.0, 1.125)
     timm_weights = 'timm://mobilenetv2_100.ra_in1k'
 
     def __init__(self,
@@ -136,36 +133,21 @@ class OctMobileNetV2(StagedBackbone):
                  ]):
         super().__init__(out_indices, frozen_stages, norm_eval, with_cp, out_stride, init_cfg)
         name = type(self).__name__
-        check_range(name, 'widen_factor', widen_factor, 0, low_inclusive=False, hint='published: 1.0, 1.125')
+        check_widen_factor(widen_factor, owner=name, published=self.published_widen_factors)
         check_range(name, 'alpha', alpha, 0, 1, hint='published: 0.375 at 1.0x, 0.5 at 1.125x')
         self.widen_factor, self.alpha = widen_factor, alpha
 
-        channels = make_divisible(32 * widen_factor, 8)
-        layers = [ConvModule(3, channels, 3, stride=2, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg)]
-        for expand_ratio, width, num_blocks, stride, octave in self.arch_settings:
-            out_channels = make_divisible(width * widen_factor, 8)
-            blocks = []
-            for block_index in range(num_blocks):
-                blocks.append(
-                    OctInvertedResidual(channels, out_channels, stride if block_index == 0 else 1,
-                                        expand_ratio, alpha if octave else 0.0, norm_cfg, act_cfg,
-                                        force_expand=expand_first_block and octave and alpha > 0))
-                channels = out_channels
-            layers.append(blocks)
-        self.last_channels = int(1280 * widen_factor) if widen_factor > 1.0 else 1280
-        final_conv = ConvModule(channels, self.last_channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        def block(row, in_channels, out_channels, stride, expand_ratio):
+            octave = mobilenet_v2.ARCH_SETTINGS[row][1] in self.octave_widths
+            return OctInvertedResidual(in_channels, out_channels, stride, expand_ratio, alpha if octave else 0.0,
+                                       norm_cfg, act_cfg, force_expand=expand_first_block and octave and alpha > 0)
 
-        self.stages = nn.ModuleList()
-        for index, rows in enumerate(self.stage_layers):
-            modules = [layers[0]] if index == 0 else []
-            for row in rows:
-                modules.extend(layers[row + 1])
-            if index == len(self.stage_layers) - 1:
-                modules.append(final_conv)
-            self.stages.append(nn.Sequential(*modules))
-        self._stage_channels = tuple(
-            make_divisible(self.arch_settings[rows[-1]][1] * widen_factor, 8) for rows in self.stage_layers)
-        self._stage_channels = self._stage_channels[:-1] + (self.last_channels, )
+        self.stages, self._stage_channels = mobilenet_v2.build_stages(
+            widen_factor,
+            stem=lambda out: ConvNormAct(3, out, 3, stride=2, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg),
+            block=block,
+            final=lambda in_channels, out: ConvNormAct(in_channels, out, 1, norm_cfg=norm_cfg, act_cfg=act_cfg))
+        self.last_channels = self._stage_channels[-1]
         self._init_contract()
 
     def dilate_stage(self, stage: nn.Module, first_dilation: int, dilation: int) -> None:
