@@ -61,7 +61,8 @@ class DynamicConv2d(nn.Module):
     ``y = conv(x, sum_k pi_k(x) W_k) + sum_k pi_k(x) b_k`` with ``pi(x) = softmax(FC(ReLU(FC(GAP(x)))) /
     tau)``. The kernels of the whole batch are aggregated with one matrix product and applied as a single
     grouped convolution (the batch folded into the groups), so no loop runs over the samples. The forward
-    keeps nothing on the module between calls: threads may share one layer.
+    keeps nothing on the module between calls: threads may share one layer. A dynamic-batch ONNX export
+    replaces only that last step (``lwmm.deploy.onnx.dynamic_conv_per_sample``; ONNX fixes the group count).
 
     Args:
         in_channels (int): C_in.
