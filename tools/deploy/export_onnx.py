@@ -3,6 +3,7 @@
     python tools/deploy/export_onnx.py CONFIG [CHECKPOINT] --out FILE.onnx [--shape H W] [--batch N]
                                        [--static-batch] [--no-fuse] [--no-check] [--with-nms]
                                        [--score-thr T] [--iou-thr T] [--max-per-class K] [--opset 17]
+                                       [--int8 --calib DIR [--calib-num N] [--int8-all-ops]]
 
 The model is built from CONFIG (mmpretrain, mmdet or mmseg), loaded from CHECKPOINT if given, put in its
 deploy form (BatchNorm folded into the convolutions, ``lwmm.deploy.switch_to_deploy``; --no-fuse skips
@@ -30,6 +31,13 @@ order converted and mean/std normalised; the tool prints the values). H and W ar
 A failed export is one paragraph (``error: ...``): the operator, the modules calling it and, for an
 adaptive pool whose output size does not divide its input (a PSP head on a small input), the sizes and the
 smallest --shape that exports. The exporter's TorchScript graph dump goes to <out>.export-log.txt.
+
+With --int8 the float graph is also quantized to int8 by ONNX Runtime's post-training static quantization
+(lwmm/deploy/quantize.py, docs/int8.md) and written beside it as <out>.int8.onnx: QDQ format, per-channel
+int8 weights, uint8 activations calibrated (min/max) on --calib-num images (default 64) of the folder
+--calib, read with the config's test pipeline and data preprocessor. Dynamic-conv kernels and MatMuls of
+two run-time tensors (attention) stay float unless --int8-all-ops. The tool prints, on those images, how far
+the int8 outputs are from the float graph's (int8 is an approximation: no pass/fail).
 
 DynamicConv2d layers are exported in a batch-independent form when the batch is dynamic (see
 lwmm/deploy/onnx.py); --static-batch keeps their batch-folded grouped conv (faster, one batch size).
@@ -60,6 +68,12 @@ def parse_args(argv=None):
                         '(default: test_cfg max_per_img)')
     parser.add_argument('--opset', type=int, default=17, help='ONNX opset (default 17)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the example input')
+    parser.add_argument('--int8', action='store_true', help='also write an int8 graph, <out>.int8.onnx')
+    parser.add_argument('--calib', metavar='DIR', help='--int8: folder of calibration images')
+    parser.add_argument('--calib-num', type=int, default=64, metavar='N',
+                        help='--int8: calibration images taken from --calib, spread over it (default 64)')
+    parser.add_argument('--int8-all-ops', action='store_true',
+                        help='--int8: quantize dynamic kernels and attention MatMuls too (measured in docs/int8.md)')
     return parser.parse_args(argv)
 
 
@@ -79,6 +93,8 @@ def build_model(config: str, checkpoint: Optional[str] = None):
         raise ValueError(f'{config}: default_scope={scope!r}; export_onnx.py exports mmpretrain, mmdet and '
                          f'mmseg configs.')
     init_default_scope(scope)
+    if cfg.get('data_preprocessor') and 'data_preprocessor' not in cfg.model:
+        cfg.model.data_preprocessor = cfg.data_preprocessor  # as mmengine's Runner does (mmpretrain's layout)
     model = MODELS.build(cfg.model)
     if checkpoint is None:
         from mmengine.logging import MMLogger
@@ -120,6 +136,14 @@ def main(argv: Optional[List[str]] = None) -> dict:
         raise ValueError(f'--batch {args.batch} and --shape {args.shape} must be positive.')
     if not args.with_nms and any(v is not None for v in (args.score_thr, args.iou_thr, args.max_per_class)):
         raise ValueError('--score-thr, --iou-thr and --max-per-class apply only with --with-nms.')
+    if args.int8:
+        from lwmm.deploy.quantize import calibration_images, require_onnxruntime
+        if args.no_fuse:
+            raise ValueError('--int8 quantizes the BN-folded graph; leave out --no-fuse.')
+        require_onnxruntime()
+        calibration = calibration_images(args.calib, args.calib_num)  # fails before the export
+    elif args.calib or args.int8_all_ops:
+        raise ValueError('--calib and --int8-all-ops apply only with --int8.')
     cfg, model = build_model(args.config, args.checkpoint)
     nms_args = dict(score_thr=args.score_thr, iou_thr=args.iou_thr, max_per_class=args.max_per_class)
     wrapper = wrap_for_export(model, tuple(args.shape), args.with_nms,
@@ -151,12 +175,51 @@ def main(argv: Optional[List[str]] = None) -> dict:
             raise OnnxExportError(f'ONNX Runtime differs from PyTorch on {", ".join(r["name"] for r in bad)} '
                                   f'(tolerance 1e-5 + 1e-4 * max|y|); the file {args.out} is not reliable.')
         print('ONNX Runtime matches PyTorch (max|diff| <= 1e-5 + 1e-4 * max|y| on every output).')
-    return dict(out=args.out, outputs=output_names, reports=reports)
+    result = dict(out=args.out, outputs=output_names, reports=reports)
+    if args.int8:
+        result['int8'] = quantize(args, cfg, model, wrapper, calibration)
+    return result
+
+
+def int8_path(out: str) -> str:
+    return osp.splitext(out)[0] + '.int8.onnx'
+
+
+def quantize(args, cfg, model, wrapper, calibration: List[str]) -> dict:
+    """Write ``<out>.int8.onnx`` and print how far its outputs are from the float graph's."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from lwmm.deploy.quantize import (CalibrationReader, module_scopes, preprocessed_images, quantize_onnx,
+                                      quantized_ops)
+    from lwmm.models.layers.dynamic_conv import DynamicConv2d
+    reader = CalibrationReader('input', preprocessed_images(cfg, model.data_preprocessor, calibration,
+                                                            tuple(args.shape)))
+    out = int8_path(args.out)
+    report = quantize_onnx(args.out, out, reader, dynamic_scopes=module_scopes(wrapper, DynamicConv2d),
+                           keep_float=not args.int8_all_ops)
+    kept = ', '.join(f'{len(v)} {k.replace("_", " ")}' for k, v in report['float_nodes'].items() if v)
+    print(f'int8: {out} calibrated on {len(reader)} images of {args.calib}; '
+          f'float nodes kept: {kept or "none"}; convs quantized: {report["quantized_ops"].get("Conv", 0)}')
+    sessions = [ort.InferenceSession(path, providers=['CPUExecutionProvider']) for path in (args.out, out)]
+    arrays = reader.arrays[:8]
+    errors = []
+    for index, name in enumerate(wrapper.output_names()):
+        want = np.concatenate([sessions[0].run(None, {'input': a})[index] for a in arrays])
+        have = np.concatenate([sessions[1].run(None, {'input': a})[index] for a in arrays])
+        if not np.issubdtype(want.dtype, np.floating):
+            continue
+        relative = float(np.abs(want - have).max() / max(float(np.abs(want).max()), 1e-12))
+        rms = float(np.sqrt(((want - have) ** 2).mean() / max(float((want ** 2).mean()), 1e-24)))
+        errors.append(dict(name=name, relative_max_diff=relative, relative_rms_diff=rms))
+        print(f'  {name:<14} int8 vs float on {len(arrays)} calibration images: max|diff| / max|y| {relative:.3g}, '
+              f'rms(diff) / rms(y) {rms:.3g}')
+    return dict(report, errors=errors)
 
 
 if __name__ == '__main__':
     try:
         main()
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
+    except (FileNotFoundError, ValueError, RuntimeError, ImportError) as error:
         print(f'error: {error}', file=sys.stderr)
         sys.exit(1)
