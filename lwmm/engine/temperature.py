@@ -24,9 +24,8 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 
 def set_temperature(model: nn.Module, temperature: float) -> int:
-    """Set the softmax temperature of every ``DynamicConv2d`` in ``model``; returns how many were set."""
-    if temperature <= 0:
-        raise ValueError(f'set_temperature: temperature={temperature!r} must be positive.')
+    """Set the softmax temperature of every ``DynamicConv2d`` in ``model`` (its property checks the value);
+    returns how many were set."""
     count = 0
     for module in _unwrap(model).modules():
         if isinstance(module, DynamicConv2d):
