@@ -16,7 +16,7 @@ import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 from mmengine.analysis.jit_handles import get_shape
 
-from .config_models import build_model_from_config
+from .config_models import build_model_from_config, load_config
 
 
 def _sdpa_flop(inputs: List[Any], outputs: List[Any]) -> Counter:
@@ -270,7 +270,7 @@ def config_complexity(config, shape=None, by_module: bool = False, model: nn.Mod
     backbone and decode head (no auxiliary head, no resizing of the logits to the image).
 
     Args:
-        config: A config file path or an ``mmengine.Config``.
+        config: A config path, name under configs/ or ``mmengine.Config`` (lwmm.analysis.config_models).
         shape: (H, W), an int for a square, or None for :func:`default_input_shape`.
         by_module: Also return ``by_module``: {module name: (params, macs)}.
         model: An already built model of this config (skips building).
@@ -282,8 +282,7 @@ def config_complexity(config, shape=None, by_module: bool = False, model: nn.Mod
         not be traced: then each direct child is counted alone) and, on request, ``by_module``.
     """
     from mmengine.analysis import parameter_count
-    from mmengine.config import Config
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    cfg = load_config(config)
     if shape is None:
         shape = default_input_shape(cfg)
     height, width = _as_hw(shape)

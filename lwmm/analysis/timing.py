@@ -5,7 +5,7 @@ so a change of load on a shared machine hits all of them alike instead of whiche
 The ``'cpu'`` clock is the CPU time of the calling thread (``time.thread_time``): on a loaded machine it
 leaves out the time the thread waited for a core, which the wall clock counts. It only measures the whole
 work when all of it runs on the calling thread, i.e. with one intra-op thread (PyTorch and ONNX Runtime
-both run single-threaded work on the caller).
+both run single-threaded work on the caller); :class:`OtherThreadsShare` measures how far that holds.
 """
 import math
 import statistics
@@ -78,3 +78,18 @@ def summarize(seconds: Sequence[float]) -> Dict[str, float]:
         mean_ms=statistics.fmean(seconds) * 1e3,
         min_ms=min(seconds) * 1e3,
         repeats=len(seconds))
+
+
+class OtherThreadsShare:
+    """``with OtherThreadsShare() as share: ...``: ``share.value`` is the fraction of this process's CPU
+    time, while the block ran, spent on threads other than the calling one (what the ``'cpu'`` clock misses).
+    """
+
+    def __enter__(self) -> 'OtherThreadsShare':
+        self.value = None
+        self._process, self._thread = time.process_time(), time.thread_time()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        process = time.process_time() - self._process
+        self.value = max(0.0, process - (time.thread_time() - self._thread)) / max(process, 1e-9)

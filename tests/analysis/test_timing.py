@@ -1,9 +1,12 @@
-"""lwmm.analysis.timing: clocks, interleaved timing, percentiles."""
+"""lwmm.analysis.timing: clocks, interleaved timing, percentiles, the CPU share of other threads."""
 import itertools
+import threading
+import time
 
 import pytest
 
-from lwmm.analysis.timing import check_clock_threads, get_clock, percentile, summarize, time_interleaved
+from lwmm.analysis.timing import (OtherThreadsShare, check_clock_threads, get_clock, percentile, summarize,
+                                  time_interleaved)
 
 
 def test_time_interleaved_alternates_after_warmup():
@@ -39,3 +42,22 @@ def test_clock_errors():
         check_clock_threads('cpu', 2)
     check_clock_threads('cpu', 1)
     check_clock_threads('wall', 4)
+
+
+def _spin(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_other_threads_share():
+    """The CPU time of other threads shows in the share; the calling thread's own work does not."""
+    with OtherThreadsShare() as alone:
+        _spin(0.1)
+    with OtherThreadsShare() as helped:
+        worker = threading.Thread(target=_spin, args=(0.2, ))
+        worker.start()
+        _spin(0.05)
+        worker.join()
+    assert alone.value < 0.2
+    assert helped.value > 0.5

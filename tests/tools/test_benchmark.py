@@ -1,5 +1,5 @@
-"""tools/analysis/benchmark.py: pairing with the references, ratios, and one quick run's outputs."""
-import glob
+"""tools/analysis/benchmark.py, the command line: argument errors and one quick run's outputs (the logic is
+tested in tests/analysis/: references, benchmark_latency, benchmark_report, timing)."""
 import json
 import os.path as osp
 
@@ -15,66 +15,16 @@ def benchmark(load_tool):
     return load_tool('tools/analysis/benchmark.py')
 
 
-@pytest.mark.parametrize('stem, expected', [
-    ('ghostnet-0.5x_in1k', [('timm:ghostnet_050', 'twin')]),
-    ('ghostnet-1.3x_in1k', [('timm:ghostnet_130', 'twin')]),
-    ('ghostnetv2-1.6x_in1k', [('timm:ghostnetv2_160', 'twin')]),
-    ('mobilevit-xxs_in1k', [('timm:mobilevit_xxs', 'twin')]),
-    ('mobilevit-s_in1k', [('timm:mobilevit_s', 'twin')]),
-    ('dy-mobilenetv2-0.35x_in1k', [('mmpretrain:mobilenet-v2-0.35x', 'baseline')]),
-    ('dy-mobilenetv3-small_in1k', [('timm:mobilenetv3_small_100', 'baseline'),
-                                   ('mmpretrain:mobilenet-v3-small', 'baseline')]),
-    ('dy-mobilenetv3-large_in1k', [('timm:mobilenetv3_large_100', 'baseline'),
-                                   ('mmpretrain:mobilenet-v3-large', 'baseline')]),
-    ('oct-resnet50-a0.5_in1k', [('mmpretrain:resnet50', 'baseline')]),
-    ('oct-mobilenetv2_in1k', [('mmpretrain:mobilenet-v2-1.0x', 'baseline')]),
-    ('dy-resnet10_in1k', []),  # mmpretrain has no ResNet-10
+@pytest.mark.parametrize('argv, message', [
+    (['--families', 'nosuchnet'], "--families ['nosuchnet'] not known: choose from"),
+    (['--configs', 'configs/cls/missing.py'], "'configs/cls/missing.py' is neither a config file nor a folder"),
+    (['--clock', 'cpu', '--threads', '2'], "clock='cpu' measures the calling thread only"),
 ])
-def test_references_for(benchmark, stem, expected):
-    assert benchmark.references_for(f'configs/cls/{stem}.py') == expected
-
-
-def test_every_reference_resolves(benchmark):
-    """Every classifier config's references name a timm model or an mmpretrain entry the tool can build."""
-    import timm
-    for config in glob.glob(osp.join(ROOT, 'configs', 'cls', '*.py')):
-        for name, kind in benchmark.references_for(config):
-            source, _, key = name.partition(':')
-            assert source in ('timm', 'mmpretrain'), name
-            assert timm.is_model(key) if source == 'timm' else key in benchmark.MMPRETRAIN_REFERENCES, name
-        assert benchmark.family_of(config) in {family for _, family in benchmark.FAMILIES}, config
-
-
-def test_groups_share_references(benchmark):
-    configs = [f'configs/cls/{s}_in1k.py' for s in ('dy-mobilenetv2-1.0x', 'ghostnet-1.0x', 'oct-mobilenetv2')]
-    groups = benchmark.classifier_groups(configs)
-    assert [[benchmark.stem_of(c) for c in g] for g, _ in groups] == [
-        ['dy-mobilenetv2-1.0x_in1k', 'oct-mobilenetv2_in1k'], ['ghostnet-1.0x_in1k']]
-    assert groups[0][1] == [('mmpretrain:mobilenet-v2-1.0x', 'baseline')]
-
-
-def test_add_ratios_and_goals(benchmark):
-    def record(model, role, mode, latency, batch=1):
-        return dict(model=model, role=role, mode=mode, batch=batch, latency_ms=latency)
-
-    records = [record('ours', 'lwmm', 'eager', 9.0), record('ours', 'lwmm', 'fused', 8.8),
-               record('ours', 'lwmm', 'onnxruntime', 3.0), record('timm:x', 'reference', 'eager', 10.0),
-               record('timm:x', 'reference', 'onnxruntime', 4.0)]
-    benchmark.add_ratios(records, [('timm:x', 'twin')])
-    eager, fused, ort = records[:3]
-    assert eager['ratio'] == pytest.approx(0.9) and eager['goal_met'] and eager['goal'] == 1.0
-    assert fused['ratio'] == pytest.approx(0.88) and not fused['goal_met']  # goal: 0.85 of timm's eager
-    assert ort['ratio'] == pytest.approx(0.75) and 'goal' not in ort  # against timm's ONNX Runtime
-    assert 'ratio' not in records[3]
-
-
-def test_bad_selection(benchmark):
-    with pytest.raises(ValueError, match='--families'):
-        benchmark.select_configs(None, ['nosuchnet'])
-    with pytest.raises(FileNotFoundError, match='missing.py'):
-        benchmark.select_configs(['configs/cls/missing.py'], None)
-    with pytest.raises(SystemExit):
-        benchmark.parse_args(['--clock', 'cpu', '--threads', '2'])
+def test_bad_arguments(benchmark, capsys, argv, message):
+    """Bad arguments stop the command line before anything is measured, with the fix in argparse's message."""
+    with pytest.raises(SystemExit) as exit_info:
+        benchmark.main(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_model_zoo_reads_eager_batch1(load_tool, tmp_path):
@@ -163,21 +113,3 @@ def test_model_zoo_reads_latest(load_tool, quick_run):
     eager = next(r for r in payload['results'] if r['model'] == 'ghostnet-0.5x_in1k' and r['mode'] == 'eager')
     assert latency['configs/cls/ghostnet-0.5x_in1k.py'] == eager['latency_ms']  # eager, batch 1
     assert 'configs/det/ssdlite_ghostnetv2_coco.py' in latency
-
-
-def test_merge_runs(benchmark, tmp_path):
-    """Runs of separate families merge into one report: all records, every command."""
-    paths = []
-    for index, family in enumerate(('GhostNet', 'MobileViT')):
-        meta = dict(command=f'python tools/analysis/benchmark.py --families {family.lower()}', load_start=f'{index}',
-                    load_end='1', profiles=[], max_other_threads_cpu_share=0.01 * index)
-        record = dict(task='cls', model=family.lower(), family=family, mode='eager', batch=1, latency_ms=1.0 + index)
-        paths.append(str(tmp_path / f'{family}.json'))
-        with open(paths[-1], 'w') as f:
-            json.dump(dict(meta=meta, results=[record]), f)
-    meta, records = benchmark.merge_runs(paths)
-    assert [r['model'] for r in records] == ['ghostnet', 'mobilevit']
-    assert '--families ghostnet' in meta['command'] and '--families mobilevit' in meta['command']
-    assert meta['max_other_threads_cpu_share'] == 0.01 and meta['merged'] == ['GhostNet.json', 'MobileViT.json']
-    with pytest.raises(FileNotFoundError, match='missing.json'):
-        benchmark.merge_runs([str(tmp_path / 'missing.json')])

@@ -1,7 +1,6 @@
 import pytest
 import timm
 import torch
-import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from lwmm.analysis.complexity import count_complexity
@@ -17,16 +16,13 @@ CHANNELS = {'xx_small': (16, 24, 48, 64, 320), 'x_small': (32, 48, 64, 80, 384),
             'small': (32, 64, 96, 128, 640)}
 
 
-class _Classifier(nn.Module):
-    """Backbone + global average pooling + linear, the paper's classifier (dropout is free)."""
-
-    def __init__(self, arch):
-        super().__init__()
-        self.backbone = MobileViT(arch)
-        self.fc = nn.Linear(self.backbone.stage_channels[-1], 1000)
-
-    def forward(self, x):
-        return self.fc(self.backbone(x)[-1].mean((2, 3)))
+def _classifier(arch):
+    """The shipped config's classifier (configs/cls/mobilevit-*_in1k.py: backbone, global average pooling,
+    dropout, linear, as the paper's), in tensor mode."""
+    from lwmm.analysis.config_models import build_model_from_config
+    from lwmm.converters import timm_config
+    from lwmm.deploy.tasks import TensorMode
+    return TensorMode(build_model_from_config(timm_config(TIMM[arch])))
 
 
 @pytest.fixture(scope='module')
@@ -37,7 +33,7 @@ def xxs_all():
 @pytest.mark.parametrize('arch', list(PAPER))
 def test_params_and_macs_match_paper_and_timm(arch):
     params, macs = PAPER[arch]
-    ours = count_complexity(_Classifier(arch), (1, 3, 256, 256))
+    ours = count_complexity(_classifier(arch), (1, 3, 256, 256))
     reference = count_complexity(timm.create_model(TIMM[arch]), (1, 3, 256, 256))
     print(f'{arch}: {ours["params"] / 1e6:.3f}M params, {ours["macs"] / 1e6:.1f}M MACs '
           f'(timm {reference["params"] / 1e6:.3f}M, {reference["macs"] / 1e6:.1f}M)')
