@@ -4,3 +4,13 @@
 _base_ = ['../det/ssdlite_ghostnetv2-scratch_coco.py', './_base_/deepforest_coco_320.py']
 model = dict(bbox_head=dict(num_classes=1))
 optim_wrapper = dict(optimizer=dict(lr=0.05))
+train_dataloader = _base_.deepforest_train_dataloader
+val_dataloader = _base_.deepforest_val_dataloader
+test_dataloader = val_dataloader
+val_evaluator = _base_.deepforest_evaluator
+test_evaluator = val_evaluator
+train_cfg = _base_.deepforest_train_cfg
+param_scheduler = _base_.deepforest_param_scheduler
+auto_scale_lr = dict(base_batch_size=8)
+default_hooks = dict(logger=dict(interval=6), checkpoint=dict(interval=_base_.deepforest_epochs, max_keep_ckpts=1))
+randomness = dict(seed=0)
