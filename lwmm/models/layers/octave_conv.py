@@ -110,6 +110,17 @@ def octave_merge(x: OctaveFeature) -> torch.Tensor:
 
 
 # -- the convolution -----------------------------------------------------------------------------------------
+def _stack_paths(paths: Sequence[nn.Conv2d], dim: int) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """Kernel and bias of ``paths`` as one conv: outputs stacked (``dim=0``) or inputs stacked (``dim=1``)."""
+    weight = torch.cat([conv.weight for conv in paths], dim)
+    if all(conv.bias is None for conv in paths):
+        return weight, None
+    if dim == 0:
+        return weight, torch.cat([conv.weight.new_zeros(conv.out_channels) if conv.bias is None else conv.bias
+                                  for conv in paths])
+    return weight, sum(conv.bias for conv in paths if conv.bias is not None)
+
+
 @MODELS.register_module()
 class OctaveConv2d(nn.Module):
     """Octave convolution: four convolutions H->H, H->L, L->H, L->L between two frequencies.
@@ -140,6 +151,10 @@ class OctaveConv2d(nn.Module):
         dilation (int): Dilation of every path.
         groups (int): Groups of every path; ``in_channels`` for depthwise.
         bias (bool): Learn one bias per output channel.
+        merge_paths (bool): Run paths that share an input or an output as one conv (fewer, larger
+            convs: 2 or 3 instead of 4; same result, parameters and multiply-adds, see
+            :meth:`_forward_merged`); False runs the four paths separately. Grouped layers (other than
+            depthwise) always run them separately. :func:`set_merge_paths` switches a whole network.
 
     Shapes:
         input: ``(N, in_channels, H, W)`` if ``alpha_in == 0``, else ``(high, low)`` with high
@@ -158,7 +173,8 @@ class OctaveConv2d(nn.Module):
                  padding: Optional[int] = None,
                  dilation: int = 1,
                  groups: int = 1,
-                 bias: bool = False):
+                 bias: bool = False,
+                 merge_paths: bool = True):
         super().__init__()
         name = type(self).__name__
         for arg, alpha in (('alpha_in', alpha_in), ('alpha_out', alpha_out)):
@@ -222,6 +238,9 @@ class OctaveConv2d(nn.Module):
             self.h2l = path(self.in_h, self.out_l, groups, bias and self.in_l == 0)
             self.l2h = path(self.in_l, self.out_h, groups, False)
             self.l2l = path(self.in_l, self.out_l, groups, bias)
+        self.merge_paths = merge_paths
+        # merged kernels for inference, rebuilt when a path's weight or bias changes (see _merged)
+        self._merged_cache = {}
 
     def paths(self):
         """The existing convolutions among H->H, H->L, L->H, L->L."""
@@ -264,6 +283,82 @@ class OctaveConv2d(nn.Module):
         high, low = self._check_input(x)
         if self.is_vanilla:
             return self.h2h(high)
+        # a grouped kernel's groups would interleave across merged channels; depthwise has no shared input
+        if self.merge_paths and self.groups == 1:
+            return self._forward_merged(high, low)
+        return self._forward_paths(high, low)
+
+    def _merged(self, paths: Sequence[nn.Conv2d], dim: int) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Kernel and bias of one conv computing ``paths`` at once.
+
+        ``dim=0`` stacks their outputs (the paths read one input: bias concatenated), ``dim=1`` their inputs
+        (the paths are summed into one output: biases added). Training concatenates the parameters at each
+        call, so gradients reach every path; without autograd the result is cached until a path's tensors
+        change (in place, as BN folding and ``load_state_dict`` do, or replaced), since copying the kernels
+        at each call would cost more than the convs save at batch 1.
+        """
+        if len(paths) == 1:
+            return paths[0].weight, paths[0].bias
+        tensors = [t for conv in paths for t in (conv.weight, conv.bias) if t is not None]
+        # inference tensors (made under inference_mode) have no version counter to tell a change by
+        cache = not (torch.jit.is_tracing() or torch.compiler.is_compiling()
+                     or any(t.is_inference() for t in tensors)
+                     or (torch.is_grad_enabled() and any(t.requires_grad for t in tensors)))
+        key = (tuple(id(conv) for conv in paths), dim)
+        if cache and key in self._merged_cache:
+            stamp, merged = self._merged_cache[key]
+            if len(stamp) == len(tensors) and all(
+                    old is t and version == t._version and ptr == t.data_ptr()
+                    for (old, version, ptr), t in zip(stamp, tensors)):
+                return merged
+        if not cache:
+            return _stack_paths(paths, dim)
+        # a plain tensor even under inference_mode, so a later forward that records autograd may save it
+        with torch.inference_mode(False), torch.no_grad():
+            merged = _stack_paths(paths, dim)
+        self._merged_cache[key] = (tuple((t, t._version, t.data_ptr()) for t in tensors), merged)
+        return merged
+
+    def _conv(self, x: torch.Tensor, paths: Sequence[nn.Conv2d], dim: int) -> torch.Tensor:
+        weight, bias = self._merged(paths, dim)
+        return F.conv2d(x, weight, bias, 1, self.h2h.padding, self.h2h.dilation)
+
+    def _forward_merged(self, high: torch.Tensor, low: Optional[torch.Tensor]) -> OctaveFeature:
+        """The four paths as two or three convs (same result as :meth:`_forward_paths`).
+
+        Paths that read one input share a conv with stacked outputs; paths summed into one output at one
+        resolution share a conv with stacked inputs. Stride 1: H->H; L->H with L->L (one input); H->L
+        alone. Stride 2: every input is at the output's high resolution or pooled from it, so
+        ``[pool(X_high), X_low]`` feeds H->H with L->H and, pooled again, H->L with L->L.
+        """
+        if self.stride == 2:
+            pooled = downsample(high)
+            # pool(pool(x)) is the 4x4 pool unless a size is 3 mod 4 (a 3-pixel window averaged as 2 + 1)
+            nested = high.shape[2] % 4 != 3 and high.shape[3] % 4 != 3
+            if low is None:
+                out_high = self._conv(pooled, [self.h2h], 0)
+                out_low = None
+                if self.h2l is not None:
+                    out_low = self._conv(downsample(pooled) if nested else downsample(high, 4), [self.h2l], 0)
+                return octave_pack(out_high, out_low)
+            both = torch.cat([pooled, low], 1)
+            out_high = self._conv(both, [self.h2h, self.l2h], 1)
+            if self.l2l is None:
+                return out_high
+            low_in = downsample(both) if nested else torch.cat([downsample(high, 4), downsample(low)], 1)
+            return out_high, self._conv(low_in, [self.h2l, self.l2l], 1)
+        out_high = self._conv(high, [self.h2h], 0)
+        if low is None:
+            return octave_pack(out_high, None if self.h2l is None else self._conv(downsample(high), [self.h2l], 0))
+        if self.l2l is None:
+            return add_upsampled(out_high, self._conv(low, [self.l2h], 0))
+        out_low = self._conv(downsample(high), [self.h2l], 0)
+        from_low = self._conv(low, [self.l2h, self.l2l], 0)
+        out_high = add_upsampled(out_high, from_low[:, :self.out_h])
+        return out_high, out_low + from_low[:, self.out_h:]
+
+    def _forward_paths(self, high: torch.Tensor, low: Optional[torch.Tensor]) -> OctaveFeature:
+        """The paper's four paths, one conv each (grouped and depthwise layers, and the reference)."""
         out_high = self.h2h(high if self.stride == 1 else downsample(high))
         out_low = None if self.h2l is None else self.h2l(downsample(high, 2 * self.stride))
         if low is not None:
@@ -332,6 +427,14 @@ class OctaveConvModule(nn.Module):
             low = None if low is None else self.norm_l(low)
         out = octave_pack(high, low)
         return out if self.act is None else octave_map(self.act, out)
+
+
+def set_merge_paths(module: nn.Module, merge: bool) -> int:
+    """Set ``merge_paths`` of every :class:`OctaveConv2d` in ``module``; returns how many were set."""
+    convs = [m for m in module.modules() if isinstance(m, OctaveConv2d)]
+    for conv in convs:
+        conv.merge_paths = merge
+    return len(convs)
 
 
 def dilate_octave_convs(module: nn.Module, first_dilation: int, dilation: int) -> None:

@@ -5,7 +5,8 @@ import torch.nn.functional as F
 
 from lwmm.analysis import count_complexity
 from lwmm.models.layers.octave_conv import (OctaveConv2d, OctaveConvModule, add_upsampled, octave_add,
-                                            octave_merge, octave_parts, split_channels, upsample_to)
+                                            octave_merge, octave_pack, octave_parts, set_merge_paths,
+                                            split_channels, upsample_to)
 from lwmm.registry import MODELS
 
 
@@ -206,3 +207,121 @@ def test_set_dilation_keeps_sizes():
     high, low = layer(pair(1, 16, 0.5, 10, 10))
     assert high.shape[-2:] == (10, 10) and low.shape[-2:] == (5, 5)
     assert layer.h2h.dilation == (2, 2) and layer.h2h.padding == (2, 2)
+
+
+# -- merged paths: fewer, larger convs with the four-path result ------------------------------------------------
+class _CountConvs(torch.overrides.TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.calls += getattr(func, '__name__', '') == 'conv2d'
+        return func(*args, **(kwargs or {}))
+
+
+MERGE_CASES = [(a_in, a_out) for a_in in (0.0, 0.25, 0.5, 0.75) for a_out in (0.0, 0.25, 0.5, 0.75)
+               if a_in or a_out]
+
+
+@pytest.mark.parametrize('stride', [1, 2])
+@pytest.mark.parametrize('alphas', MERGE_CASES)
+def test_merged_equals_paths_with_gradients(alphas, stride):
+    a_in, a_out = alphas
+    for k, size, bias in ((3, (8, 12), True), (1, (7, 11), False), (3, (5, 6), False)):  # 7, 11: 3 mod 4
+        torch.manual_seed(0)
+        layer = OctaveConv2d(16, 24, k, a_in, a_out, stride=stride, bias=bias)
+        x = pair(2, 16, a_in, *size)
+        results = []
+        for merge in (False, True):
+            layer.merge_paths = merge
+            layer.zero_grad()
+            inputs = [t.clone().requires_grad_() for t in octave_parts(x) if t is not None]
+            out = octave_parts(layer(inputs[0] if len(inputs) == 1 else tuple(inputs)))
+            sum((o * torch.linspace(-1, 1, o.numel()).view_as(o)).sum() for o in out if o is not None).backward()
+            results.append((out, [t.grad for t in inputs], [p.grad.clone() for p in layer.parameters()]))
+        (out_p, in_grad_p, grad_p), (out_m, in_grad_m, grad_m) = results
+        close(octave_pack(*out_m), octave_pack(*out_p))
+        for a, b in zip(in_grad_m + grad_m, in_grad_p + grad_p):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('case', [(16, 32, 3, 0.5, 0.5, 4), (16, 16, 3, 0.5, 0.5, 16)])
+def test_grouped_and_depthwise_run_their_paths(case):
+    cin, cout, k, a_in, a_out, groups = case
+    layer = OctaveConv2d(cin, cout, k, a_in, a_out, stride=2, groups=groups).eval()
+    x = pair(1, cin, a_in, 9, 9)
+    with torch.no_grad(), _CountConvs() as counter:
+        out = layer(x)
+    assert counter.calls == len(layer.paths())
+    close(out, reference(layer, x))
+
+
+@pytest.mark.parametrize('alphas, stride, merged, separate', [
+    ((0.5, 0.5), 1, 3, 4),   # L->H with L->L; H->H; H->L
+    ((0.5, 0.5), 2, 2, 4),   # [H->H | L->H] on [pool(X_h), X_l]; [H->L | L->L] on its pool
+    ((0.5, 0.0), 2, 1, 2),   # the last layer at stride 2: one conv
+    ((0.0, 0.5), 1, 2, 2),   # the first layer: nothing shares an input at one resolution
+])
+def test_merged_conv_calls(alphas, stride, merged, separate):
+    layer = OctaveConv2d(16, 16, 3, *alphas, stride=stride).eval()
+    x = pair(1, 16, alphas[0], 8, 8)
+    for merge, expected in ((True, merged), (False, separate)):
+        layer.merge_paths = merge
+        with torch.no_grad(), _CountConvs() as counter:
+            layer(x)
+        assert counter.calls == expected
+
+
+def test_merged_cache_follows_weight_changes():
+    from lwmm.deploy.fuse import fold_octave_conv_module
+    torch.manual_seed(0)
+    module = OctaveConvModule(16, 16, 3, 0.5, 0.5, stride=2, act_cfg=None)
+    for norm in (module.norm_h, module.norm_l):
+        norm.running_mean.uniform_(-1, 1)
+        norm.running_var.uniform_(0.5, 2)
+    module.eval()
+    x = pair(2, 16, 0.5, 8, 8)
+
+    def check():
+        merged = module(x)
+        set_merge_paths(module, False)
+        close(merged, module(x))
+        set_merge_paths(module, True)
+        return merged
+
+    with torch.inference_mode():
+        before = check()
+        module.conv.l2h.weight.mul_(2)             # in place, as BN folding does
+        check()
+        module.conv.l2h.weight.div_(2)
+        module.conv.load_state_dict({k: v + 1 for k, v in module.conv.state_dict().items()})
+        check()
+        module.conv.load_state_dict({k: v - 1 for k, v in module.conv.state_dict().items()})
+        assert fold_octave_conv_module(module)    # new biases on H->H and L->L
+        close(check(), before)
+    assert sum(p.numel() for p in module.parameters()) == 16 * 16 * 9 + 16
+    # kernels cached under inference_mode serve a later forward that records autograd for the input
+    layer = OctaveConv2d(16, 16, 3, 0.5, 0.5, stride=2).requires_grad_(False)
+    with torch.inference_mode():
+        layer(x)
+    inputs = tuple(t.clone().requires_grad_() for t in x)
+    sum(o.sum() for o in layer(inputs)).backward()
+    assert inputs[1].grad is not None
+
+
+def test_merged_exports_to_onnx(tmp_path):
+    ort = pytest.importorskip('onnxruntime')
+    layer = OctaveConv2d(16, 16, 3, 0.0, 0.5).eval()
+    net = nn.Sequential(layer, OctaveConv2d(16, 16, 3, 0.5, 0.5, stride=2), OctaveConv2d(16, 8, 1, 0.5, 0.0))
+    net.eval()
+    x = torch.randn(1, 16, 12, 12)
+    path = str(tmp_path / 'octave.onnx')
+    torch.onnx.export(net, (x, ), path, dynamo=False, opset_version=17)
+    import onnx
+    convs = sum(node.op_type == 'Conv' for node in onnx.load(path).graph.node)
+    assert convs == 2 + 2 + 2
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    with torch.no_grad():
+        torch.testing.assert_close(torch.from_numpy(got), net(x), atol=1e-5, rtol=1e-5)
