@@ -187,3 +187,44 @@ def markdown(records: Sequence[Dict]) -> str:
                          f"{ours['images_per_s']:.2f} | {theirs['images_per_s']:.2f} | {ours['vs_timm']:.3f} | "
                          f"{speedup(ours)} | {speedup(theirs)} |")
     return '\n'.join(lines)
+
+
+def operator_counts(fn: Callable[[], object], runs: int = 1) -> Dict[str, Tuple[int, float]]:
+    """``{operator: (calls per run, self CPU us per run)}`` of ``fn()`` under ``torch.profiler``."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(runs):
+            fn()
+    return {e.key: (e.count // runs, e.self_cpu_time_total / runs) for e in prof.key_averages()}
+
+
+def compare_operators(timm_name: str, batch: int = 1, size: Optional[int] = None, train: bool = False,
+                      runs: int = 3) -> List[Dict]:
+    """The operators whose call counts differ between an lwmm twin and its timm model, for one inference
+    forward (``train=False``, inference mode) or one training step: ``operator``, ``lwmm_calls``,
+    ``timm_calls``, ``lwmm_us``, ``timm_us`` (self CPU time per run; times from a shared machine scatter,
+    the counts do not). Sorted by the larger time."""
+    config = twin_config(timm_name)
+    models = [build_classifier(config), build_classifier(f'timm:{timm_name}')]
+    hw = (size, size) if size else models[0][1]
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(batch, 3, *hw, generator=generator)
+    labels = torch.randint(0, 1000, (batch, ), generator=generator)
+    counts = []
+    for model, _ in models:
+        step = TrainStep(model, inputs, labels)
+        if not train:
+            model.eval()
+
+            def step(model=model, kwargs=step.kwargs):
+                with torch.inference_mode():
+                    return model(inputs, **kwargs)
+
+        step()  # first-call allocations and oneDNN primitive creation stay out of the profile
+        counts.append(operator_counts(step, runs))
+    rows = []
+    for op in set(counts[0]) | set(counts[1]):
+        (ours, our_us), (theirs, their_us) = counts[0].get(op, (0, 0.0)), counts[1].get(op, (0, 0.0))
+        if ours != theirs:
+            rows.append(dict(operator=op, lwmm_calls=ours, timm_calls=theirs, lwmm_us=our_us, timm_us=their_us))
+    return sorted(rows, key=lambda r: -max(r['lwmm_us'], r['timm_us']))

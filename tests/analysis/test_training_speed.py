@@ -128,3 +128,21 @@ def test_compare_training_refuses_bad_modes_and_clock():
         compare_training(['ghostnet_050'], modes=['fast'])
     with pytest.raises(ValueError, match="clock='cpu' measures the calling thread only, but threads=2"):
         compare_training(['ghostnet_050'], modes=['eager'], threads=2, clock='cpu')
+
+
+def test_operator_counts_are_per_run():
+    x = torch.randn(4)
+
+    def fn():
+        torch.relu(x)
+        torch.relu(x)
+        torch.sigmoid(x)
+
+    counts = training_speed.operator_counts(fn, runs=3)
+    assert counts['aten::relu'][0] == 2 and counts['aten::sigmoid'][0] == 1
+
+
+def test_compare_operators_lists_only_differing_counts():
+    rows = training_speed.compare_operators('ghostnet_050', batch=1, size=32, runs=1)
+    assert rows and all(r['lwmm_calls'] != r['timm_calls'] for r in rows)
+    assert 'aten::batch_norm' not in {r['operator'] for r in rows}  # both call it once per conv-norm-act

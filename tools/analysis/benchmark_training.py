@@ -4,16 +4,20 @@ A thin front end over ``lwmm.analysis.training_speed``: each pair (lwmm classifi
 one random batch at the lwmm config's input size, every model and mode of a pair in alternation in one
 process, median step time. Prints one markdown table and writes the records as JSON.
 
+``--operators inference|train`` prints instead, per twin, the operators whose call counts differ from timm's
+(torch.profiler, one inference forward or one training step at ``--batch``): what is left to attribute a gap to.
+
 Example::
 
     python tools/analysis/benchmark_training.py --twins ghostnet_100 mobilevit_xxs --batch 16 --repeats 10
+    python tools/analysis/benchmark_training.py --twins ghostnet_100 ghostnetv2_100 --operators inference --batch 1
 """
 import argparse
 import json
 import os
 import os.path as osp
 
-from lwmm.analysis.training_speed import DEFAULT_TWINS, MODES, compare_training, markdown
+from lwmm.analysis.training_speed import DEFAULT_TWINS, MODES, compare_operators, compare_training, markdown
 
 
 def parse_args():
@@ -28,12 +32,22 @@ def parse_args():
     parser.add_argument('--threads', type=int, default=1, help='torch intra-op threads')
     parser.add_argument('--clock', choices=['cpu', 'wall'], default='cpu',
                         help="'cpu': the timing thread's CPU time (needs --threads 1); 'wall' otherwise")
+    parser.add_argument('--operators', choices=['inference', 'train'], default=None,
+                        help='print the operators whose call counts differ from timm instead of timing')
     parser.add_argument('--out', default='work_dirs/benchmark_training/latest.json')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
+    if args.operators:
+        for twin in args.twins:
+            print(f'\n{twin}: operators whose calls differ ({args.operators}, batch {args.batch}; self CPU us per '
+                  'run, one shared machine)\n\n| operator | lwmm calls | timm calls | lwmm us | timm us |\n|---|---|---|---|---|')
+            for row in compare_operators(twin, args.batch, args.size, train=args.operators == 'train'):
+                print(f"| {row['operator']} | {row['lwmm_calls']} | {row['timm_calls']} | {row['lwmm_us']:.0f} | "
+                      f"{row['timm_us']:.0f} |")
+        return
     records = compare_training(args.twins, args.modes, batch=args.batch, size=args.size, warmup=args.warmup,
                                repeats=args.repeats, threads=args.threads, clock=args.clock)
     print(markdown(records))
