@@ -16,7 +16,8 @@ def _one_hot(k: int, num_kernels: int) -> torch.Tensor:
 
 
 def test_registered():
-    layer = MODELS.build(dict(type='DynamicConv2d', in_channels=4, out_channels=6, kernel_size=3, K=2))
+    # scoped as configs name it, so a default scope another test left behind (mmseg, mmdet) does not matter
+    layer = MODELS.build(dict(type='lwmm.DynamicConv2d', in_channels=4, out_channels=6, kernel_size=3, K=2))
     assert isinstance(layer, DynamicConv2d)
     assert layer.weight.shape == (2, 6, 4, 3, 3)
 
