@@ -2,7 +2,8 @@
 
     python tools/analysis/benchmark_int8.py CONFIG[,CHECKPOINT] ... --calib DIR [--shape H W]
         [--calib-num 64] [--batches 1 32] [--threads 1 2] [--repeats 10] [--warmup 2] [--evaluate]
-        [--all-ops] [--work-dir work_dirs/int8] [--json FILE]
+        [--all-ops] [--static-batch] [--work-dir work_dirs/int8] [--json FILE]
+    python tools/analysis/benchmark_int8.py --summarize work_dirs/int8/bench_*.json   # one table of runs
 
 Each model is exported by tools/deploy/export_onnx.py with --int8 (BN folded, float graph checked against
 PyTorch, then quantized: lwmm/deploy/quantize.py); with --all-ops a second int8 graph quantizes the nodes
@@ -24,14 +25,17 @@ sys.path.insert(0, osp.join(ROOT, 'tools', 'deploy'))
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('models', nargs='+', metavar='CONFIG[,CHECKPOINT]')
-    parser.add_argument('--calib', required=True, metavar='DIR', help='folder of calibration images')
+    parser.add_argument('models', nargs='*', metavar='CONFIG[,CHECKPOINT]')
+    parser.add_argument('--calib', metavar='DIR', help='folder of calibration images')
+    parser.add_argument('--summarize', nargs='+', metavar='JSON', help='print one table of earlier --json runs')
     parser.add_argument('--calib-num', type=int, default=64, help='calibration images (default 64)')
     parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
     parser.add_argument('--batches', type=int, nargs='+', default=[1, 32])
     parser.add_argument('--threads', type=int, nargs='+', default=[1, 2])
     parser.add_argument('--repeats', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--static-batch', action='store_true',
+                        help='export with a fixed batch (--batches must then be one size): DY models\' grouped form')
     parser.add_argument('--evaluate', action='store_true', help="run the config's test metric on each graph")
     parser.add_argument('--all-ops', action='store_true', help='also time/evaluate an int8 graph with every op quantized')
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'int8'), help='where the graphs go')
@@ -41,6 +45,13 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.summarize:
+        print(summary(args.summarize))
+        return None
+    if not args.models or not args.calib:
+        raise SystemExit('give CONFIG[,CHECKPOINT] ... and --calib DIR (or --summarize JSON ...)')
+    if args.static_batch and len(args.batches) != 1:
+        raise SystemExit(f'--static-batch fixes the graph to one batch size; --batches {args.batches} has several.')
     import export_onnx
 
     from lwmm.analysis.int8 import evaluate, latency, onnx_runner
@@ -54,7 +65,8 @@ def main(argv=None):
         out = osp.join(args.work_dir, 'graphs', f'{name}.onnx')
         export = export_onnx.main([config] + ([checkpoint] if checkpoint else []) + [
             '--out', out, '--shape', *map(str, args.shape), '--int8', '--calib', args.calib,
-            '--calib-num', str(args.calib_num)])
+            '--calib-num', str(args.calib_num)] + (
+                ['--static-batch', '--batch', str(args.batches[0])] if args.static_batch else []))
         paths = {'fp32': out, 'int8': export_onnx.int8_path(out)}
         cfg, model = export_onnx.build_model(config, checkpoint or None)
         record = dict(config=config, checkpoint=checkpoint or None, shape=list(args.shape),
@@ -72,7 +84,9 @@ def main(argv=None):
                           keep_float=False)
         record['latency'] = latency(paths, args.shape, args.batches, args.threads, args.repeats, args.warmup)
         if args.evaluate:
-            record['metrics'] = {label: evaluate(cfg, model, onnx_runner(path)) for label, path in paths.items()}
+            size = args.batches[0] if args.static_batch else 16
+            record['metrics'] = {label: evaluate(cfg, model, onnx_runner(path), batch_size=size)
+                                 for label, path in paths.items()}
         results.append(record)
         print(table([record], args), flush=True)
     if args.json:
@@ -104,6 +118,36 @@ def table(results, args) -> str:
                 ratios = '/'.join(f'{by_label[label] / by_label["fp32"]:.2f}' for label in by_label if label != 'fp32')
                 cells.append(f'{by_label["fp32"]:.2f} | {ratios}')
             lines.append(f'| {name} | {threads} | ' + ' | '.join(cells) + f' | {shown} | {kept} |')
+    return '\n'.join(lines)
+
+
+def summary(paths) -> str:
+    """One markdown row per model and thread count of benchmark JSON files: batch 1 and the largest batch."""
+    lines = ['| model | weights | input | threads | fp32 ms b1 | int8/fp32 b1 | batch N: fp32 ms, int8/fp32 | '
+             'metric fp32 -> int8 | rms(int8-fp32)/rms(fp32), worst output | float nodes kept |', '|' + '---|' * 10]
+    for path in paths:
+        with open(path) as f:
+            records = json.load(f)['results']
+        for record in records:
+            name = osp.splitext(osp.basename(record['config']))[0]
+            metrics = record.get('metrics') or {}
+            shown = '-'
+            if metrics:
+                key = next(k for k in metrics['fp32'] if k.endswith(('top1', '/bbox_mAP', 'mIoU')))
+                shown = ' -> '.join(f'{metrics[label][key]:.3g}' for label in metrics) + f' ({key.split("/")[-1]})'
+            kept = ', '.join(f'{v} {k.replace("_", " ")}' for k, v in record['float_nodes'].items() if v) or 'none'
+            rms = max(e['relative_rms_diff'] for e in record['int8_vs_float'])
+            weights = 'trained demo' if record['checkpoint'] else 'random init'
+            for threads in sorted({r['threads'] for r in record['latency']}):
+                rows = [r for r in record['latency'] if r['threads'] == threads]
+                cells = []
+                for batch in sorted({r['batch'] for r in rows}):
+                    ms = {r['label']: r['median_ms'] for r in rows if r['batch'] == batch}
+                    ratio = ' / '.join(f'{ms[label] / ms["fp32"]:.2f}' for label in ms if label != 'fp32')
+                    cells.append((batch, ms['fp32'], ratio))
+                big = (f'b{cells[-1][0]}: {cells[-1][1]:.1f}, {cells[-1][2]}' if len(cells) > 1 else '-')
+                lines.append(f'| {name} | {weights} | {record["shape"][0]}x{record["shape"][1]} | {threads} | '
+                             f'{cells[0][1]:.2f} | {cells[0][2]} | {big} | {shown} | {rms:.3f} | {kept} |')
     return '\n'.join(lines)
 
 

@@ -3,6 +3,7 @@
     python tools/analysis/model_zoo.py                            # print the tables
     python tools/analysis/model_zoo.py --write docs/model_zoo.md  # replace the tables between the markers
     python tools/analysis/model_zoo.py --measure [--latency FILE] [--configs C ...]  # re-count, store
+    python tools/analysis/model_zoo.py --int8 work_dirs/int8/bench_*.json   # store int8 figures
 
 ``model-index.yml`` (repository root) imports one metafile per family (``configs/metafiles/<family>.yml``)
 in the schema of mmpretrain's and mmdet's metafiles: ``Collections`` (one per paper, with ``Paper`` and
@@ -14,6 +15,11 @@ in the schema of mmpretrain's and mmdet's metafiles: ``Collections`` (one per pa
   :func:`lwmm.analysis.config_complexity` (multiply-adds, as the papers count; see get_flops.py) on the
   config's model at its default input; ``Metadata.CPU Latency (ms)``: from a benchmark's JSON
   (``--latency``, tools/analysis/benchmark.py's output: eager mode, batch 1). Never typed by hand.
+- ``Metadata.ORT int8/fp32 Latency``, ``Shapes Demo Top-1 fp32`` / ``int8``: from
+  tools/analysis/benchmark_int8.py's JSON (``--int8``), measured on the family's shapes demo config
+  (``configs/demo/<name>_shapes.py`` for ``configs/cls/<name>_in1k.py``): the int8 / float32 ONNX Runtime
+  latency ratio at batch 1, one thread, and the held-out top-1 of both graphs where a trained demo
+  checkpoint was measured (ImageNet accuracy cannot be measured offline). docs/int8.md has the details.
 - ``Metadata.Architecture``: the network's name in the table; ``Metadata.Pretrained``: the checkpoint the
   config's backbone starts from (its ``init_cfg``; tests check the two agree).
 - ``Results``: the paper's reported figures for this setting (lwmm publishes no trained weights of its
@@ -117,6 +123,52 @@ def load_latency(path=LATENCY_FILE):
     return latency
 
 
+INT8_KEYS = ('ORT int8/fp32 Latency', 'Shapes Demo Top-1 fp32', 'Shapes Demo Top-1 int8')
+
+
+def int8_figures(paths):
+    """{classification config: {INT8_KEYS: value}} from benchmark_int8.py JSON files: each demo config's
+    figures go to the ImageNet config of the same name (``demo/<x>_shapes.py`` -> ``cls/<x>_in1k.py``);
+    top-1 only for a trained checkpoint (a random-weight top-1 says nothing)."""
+    figures = {}
+    for path in paths:
+        with open(path) as f:
+            records = json.load(f)['results']
+        for record in records:
+            stem = osp.splitext(osp.basename(record['config']))[0]
+            if not stem.endswith('_shapes'):
+                continue
+            target = osp.join('configs', 'cls', stem[:-len('_shapes')] + '_in1k.py')
+            ms = {r['label']: r['median_ms'] for r in record['latency'] if r['threads'] == 1 and r['batch'] == 1}
+            values = {INT8_KEYS[0]: round(ms['int8'] / ms['fp32'], 2)}
+            metrics = record.get('metrics') or {}
+            if record.get('checkpoint') and metrics:
+                values[INT8_KEYS[1]] = round(float(metrics['fp32']['accuracy/top1']), 1)
+                values[INT8_KEYS[2]] = round(float(metrics['int8']['accuracy/top1']), 1)
+            figures[target] = values
+    return figures
+
+
+def store_int8(paths, index=MODEL_INDEX):
+    """Write :func:`int8_figures` into the metafiles; returns the configs updated."""
+    figures = int8_figures(paths)
+    done = []
+    for path in metafile_paths(index):
+        data = load_yaml(path)
+        changed = False
+        for model in data.get('Models', []):
+            update = figures.get(osp.normpath(model['Config']))
+            if update:
+                for key in INT8_KEYS:
+                    model['Metadata'].pop(key, None)
+                model['Metadata'].update(update)
+                done.append(model['Config'])
+                changed = True
+        if changed:
+            dump_yaml(data, path)
+    return done
+
+
 def _latency_of(config, latency):
     stem = osp.splitext(osp.basename(config))[0]
     for key in (config, osp.join(ROOT, config), osp.basename(config), stem):
@@ -198,8 +250,9 @@ def _measured(metadata, key, fmt):
 def make_table(models, link_dir=ROOT):
     """The classification table: measured params / MACs / latency beside the papers' figures."""
     lines = [
-        '| model | config | input | params (M) | MACs | paper params (M) | paper MACs | CPU latency (ms) |',
-        '|---|---|---|---|---|---|---|---|',
+        '| model | config | input | params (M) | MACs | paper params (M) | paper MACs | CPU latency (ms) | '
+        'ORT int8/fp32 latency | shapes top-1 fp32 -> int8 |',
+        '|---|---|---|---|---|---|---|---|---|---|',
     ]
     rows = sorted((m for m in models if task_of(m) == 'Image Classification'),
                   key=lambda m: osp.basename(m['Config']))
@@ -211,15 +264,29 @@ def make_table(models, link_dir=ROOT):
             f"{_measured(metadata, 'Parameters', lambda v: f'{v / 1e6:.2f}')} | "
             f"{_measured(metadata, 'FLOPs', _fmt_macs)} | {'-' if p_params is None else f'{p_params:g}'} | "
             f"{'-' if p_macs is None else _fmt_published(p_macs)} | "
-            f"{_measured(metadata, 'CPU Latency (ms)', lambda v: f'{v:.2f}')} |")
+            f"{_measured(metadata, 'CPU Latency (ms)', lambda v: f'{v:.2f}')} | "
+            f"{_measured(metadata, INT8_KEYS[0], lambda v: f'{v:.2f}')} | {_top1_change(metadata)} |")
     sources = sorted({(m.get('Paper Figures') or {}).get('Source') for m in rows} - {None})
     if any('CPU Latency (ms)' in m['Metadata'] for m in rows):
         lines += ['', 'CPU latency: eager PyTorch, batch 1, 1 thread, median, from the last run of '
                   'tools/analysis/benchmark.py (docs/benchmarks.md gives the machine, the command and the '
                   'comparison with timm and mmpretrain).']
+    if any(INT8_KEYS[0] in m['Metadata'] for m in rows):
+        lines += ['', 'int8: post-training static quantization in ONNX Runtime (tools/deploy/export_onnx.py --int8), '
+                  'measured on the family\'s shapes demo config at 96x96 by tools/analysis/benchmark_int8.py '
+                  '(docs/int8.md): int8 / float32 ORT latency at batch 1, 1 thread; top-1 of the float32 and int8 '
+                  'graphs on the shapes held-out split, where a trained demo checkpoint was measured. ImageNet '
+                  'accuracy cannot be measured offline (no ImageNet here), so the accuracy column is the shapes '
+                  'demo\'s change, not an ImageNet figure.']
     if sources:
         lines += ['', 'Paper figures: ' + '; '.join(sources) + '.']
     return '\n'.join(lines)
+
+
+def _top1_change(metadata):
+    if INT8_KEYS[1] not in metadata:
+        return '-'
+    return f'{metadata[INT8_KEYS[1]]:g} -> {metadata[INT8_KEYS[2]]:g}'
 
 
 def make_dense_table(models, link_dir=ROOT):
@@ -287,6 +354,8 @@ def parse_args(argv=None):
     parser.add_argument('--configs', nargs='+', default=None,
                         help='with --measure: only these config files (default: every config of the metafiles)')
     parser.add_argument('--latency', default=LATENCY_FILE, help=f'benchmark JSON (default {LATENCY_FILE})')
+    parser.add_argument('--int8', nargs='+', metavar='JSON',
+                        help='store the int8 figures of tools/analysis/benchmark_int8.py --json files')
     parser.add_argument('--index', default=MODEL_INDEX, help='model-index.yml (default: the repository\'s)')
     return parser.parse_args(argv)
 
@@ -307,6 +376,9 @@ def main(argv=None):
         done = store_measurements(args.configs, load_latency(args.latency), args.index,
                                   log=lambda msg: print(msg, file=sys.stderr))
         print(f'stored the counts of {len(done)} configs in the metafiles', file=sys.stderr)
+    if args.int8:
+        done = store_int8(args.int8, args.index)
+        print(f'stored the int8 figures of {len(done)} configs in the metafiles', file=sys.stderr)
     _, models = load_models(args.index)
     if args.write:
         with open(args.write, 'w') as f:
