@@ -3,7 +3,9 @@
 One training step is forward + cross-entropy + backward + SGD (momentum) on one fixed random batch. The
 steps of all compared models and modes are timed in alternation in one process (one step of each, in
 turn, ``repeats`` times, after ``warmup`` steps of each), so a change of load on a shared machine hits
-them alike; images/s is the batch over the median step time. Modes:
+them alike; images/s is the batch over the median step time. Dropout is off in both models
+(``disable_dropout``): lwmm's MobileViT configs train with the paper's transformer dropout, timm's defaults
+without, and the step should time the network, not its regulariser. Modes:
 
 - ``eager``: the model as built, NCHW tensors;
 - ``channels_last``: parameters and input in ``torch.channels_last`` (what ``lwmm.ChannelsLastHook`` does
@@ -54,6 +56,18 @@ def build_classifier(name: str) -> Tuple[nn.Module, Tuple[int, int]]:
     if (backbone.get('init_cfg') or {}).get('type') == 'Pretrained':
         backbone.pop('init_cfg')
     return build_model_from_config(cfg).train(), default_input_shape(cfg)
+
+
+def disable_dropout(model: nn.Module) -> int:
+    """Set every dropout probability of ``model`` to 0 (``nn.Dropout`` modules and a timm head's functional
+    ``drop_rate``), so a training step does no masking; returns how many were on."""
+    switched = 0
+    for module in model.modules():
+        if isinstance(module, nn.modules.dropout._DropoutNd) and module.p > 0:
+            module.p, switched = 0.0, switched + 1
+        if isinstance(getattr(module, 'drop_rate', None), float) and module.drop_rate > 0:
+            module.drop_rate, switched = 0.0, switched + 1
+    return switched
 
 
 class TrainStep:
@@ -142,6 +156,7 @@ def _compare(timm_names, modes, batch, size, warmup, repeats, threads, clock, ti
         lwmm_model, hw = build_classifier(config)
         timm_model, _ = build_classifier(f'timm:{timm_name}')
         hw = (size, size) if size else hw
+        dropouts = {'lwmm': disable_dropout(lwmm_model), 'timm': disable_dropout(timm_model)}
         generator = torch.Generator().manual_seed(0)
         inputs = torch.randn(batch, 3, *hw, generator=generator)
         labels = torch.randint(0, 1000, (batch, ), generator=generator)
@@ -151,7 +166,7 @@ def _compare(timm_names, modes, batch, size, warmup, repeats, threads, clock, ti
                 # each mode trains its own copy, so one mode's updates and memory format leave the others alone
                 entries.append((side, name, mode, TrainStep(copy.deepcopy(model), inputs, labels, mode)))
         log(f'{timm_name}: {len(entries)} steps in alternation, batch {batch}, {hw[0]}x{hw[1]}, '
-            f'{warmup} warm-up + {repeats} timed each')
+            f'{warmup} warm-up + {repeats} timed each; dropouts switched off: {dropouts}')
         samples = time_steps([entry[-1] for entry in entries], warmup, repeats, tick)
         pair = []
         for (side, name, mode, _), seconds in zip(entries, samples):
@@ -199,26 +214,31 @@ def operator_counts(fn: Callable[[], object], runs: int = 1) -> Dict[str, Tuple[
 
 
 def compare_operators(timm_name: str, batch: int = 1, size: Optional[int] = None, train: bool = False,
-                      runs: int = 3) -> List[Dict]:
+                      runs: int = 3, mode: str = 'eager') -> List[Dict]:
     """The operators whose call counts differ between an lwmm twin and its timm model, for one inference
     forward (``train=False``, inference mode) or one training step: ``operator``, ``lwmm_calls``,
     ``timm_calls``, ``lwmm_us``, ``timm_us`` (self CPU time per run; times from a shared machine scatter,
-    the counts do not). Sorted by the larger time."""
+    the counts do not). Sorted by the larger time. Dropout off in both, as in ``compare_training``; ``mode``
+    is one of ``MODES`` but 'compile' (whose operators are generated kernels)."""
+    if mode not in MODES[:2]:
+        raise ValueError(f'mode={mode!r}: compare_operators takes {MODES[:2]}')
     config = twin_config(timm_name)
     models = [build_classifier(config), build_classifier(f'timm:{timm_name}')]
+    for model, _ in models:
+        disable_dropout(model)
     hw = (size, size) if size else models[0][1]
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randn(batch, 3, *hw, generator=generator)
     labels = torch.randint(0, 1000, (batch, ), generator=generator)
     counts = []
     for model, _ in models:
-        step = TrainStep(model, inputs, labels)
+        step = TrainStep(model, inputs, labels, mode)
         if not train:
             model.eval()
 
-            def step(model=model, kwargs=step.kwargs):
+            def step(model=model, kwargs=step.kwargs, step_inputs=step.inputs):
                 with torch.inference_mode():
-                    return model(inputs, **kwargs)
+                    return model(step_inputs, **kwargs)
 
         step()  # first-call allocations and oneDNN primitive creation stay out of the profile
         counts.append(operator_counts(step, runs))

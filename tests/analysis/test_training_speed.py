@@ -146,3 +146,18 @@ def test_compare_operators_lists_only_differing_counts():
     rows = training_speed.compare_operators('ghostnet_050', batch=1, size=32, runs=1)
     assert rows and all(r['lwmm_calls'] != r['timm_calls'] for r in rows)
     assert 'aten::batch_norm' not in {r['operator'] for r in rows}  # both call it once per conv-norm-act
+
+
+def test_disable_dropout_switches_modules_and_timm_head_rates_off():
+    model = nn.Sequential(nn.Dropout(0.1), nn.Dropout2d(0.0), nn.Linear(2, 2))
+    model.drop_rate = 0.2  # timm's functional head dropout
+    assert training_speed.disable_dropout(model) == 2
+    assert model[0].p == 0.0 and model.drop_rate == 0.0
+    x = torch.ones(64, 2)
+    assert torch.equal(model.train()[0](x), x)
+    assert training_speed.disable_dropout(model) == 0
+
+
+def test_compare_operators_refuses_compile():
+    with pytest.raises(ValueError, match="mode='compile': compare_operators takes"):
+        training_speed.compare_operators('ghostnet_050', mode='compile')

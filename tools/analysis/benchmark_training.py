@@ -5,7 +5,8 @@ one random batch at the lwmm config's input size, every model and mode of a pair
 process, median step time. Prints one markdown table and writes the records as JSON.
 
 ``--operators inference|train`` prints instead, per twin, the operators whose call counts differ from timm's
-(torch.profiler, one inference forward or one training step at ``--batch``): what is left to attribute a gap to.
+(torch.profiler, one inference forward or one training step at ``--batch``, in the first of ``--modes``): what
+is left to attribute a gap to.
 
 Example::
 
@@ -42,9 +43,10 @@ def main():
     args = parse_args()
     if args.operators:
         for twin in args.twins:
-            print(f'\n{twin}: operators whose calls differ ({args.operators}, batch {args.batch}; self CPU us per '
+            print(f'\n{twin}: operators whose calls differ ({args.operators}, {args.modes[0]}, batch {args.batch}; self CPU us per '
                   'run, one shared machine)\n\n| operator | lwmm calls | timm calls | lwmm us | timm us |\n|---|---|---|---|---|')
-            for row in compare_operators(twin, args.batch, args.size, train=args.operators == 'train'):
+            for row in compare_operators(twin, args.batch, args.size, train=args.operators == 'train',
+                                         mode=args.modes[0]):
                 print(f"| {row['operator']} | {row['lwmm_calls']} | {row['timm_calls']} | {row['lwmm_us']:.0f} | "
                       f"{row['timm_us']:.0f} |")
         return
