@@ -74,7 +74,7 @@ class DYResNet(StagedBackbone):
     Input (N, 3, H, W); output: a tuple of (N, C_i, ceil(H / s_i), ceil(W / s_i)) for i in out_indices.
     """
 
-    #: basic blocks per stage
+    #: basic blocks per stage; ResNet-10 is the DY-CNN paper's, one block per stage
     arch_settings = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2)}
     stage_widths = (64, 128, 256, 512)
     timm_weights = 'timm://resnet18.tv_in1k'
