@@ -11,7 +11,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from typing import Callable, List, Optional, Sequence
 
 from .config_models import REPO_ROOT, repo_relative

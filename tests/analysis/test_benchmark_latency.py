@@ -1,6 +1,5 @@
 """lwmm.analysis.benchmark_latency: ratios and goals, and timing plain and OpenMMLab models in alternation."""
 import pytest
-import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 
