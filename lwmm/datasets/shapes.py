@@ -157,11 +157,13 @@ def write_imagenet(root: str, split: str, num_images: int, size: int, seed: int)
     return data_root
 
 
-#: default sizes of the demo data: small enough to write in seconds, large enough to learn from
+#: default sizes of the demo data: small enough to write in seconds, large enough to learn from. The classifiers
+#: get 2000 training images: with 400, the demos' 375 iterations took GhostNet to 81 % validation top-1; with 2000,
+#: GhostNetV2 reached 98 % (docs/demos.md). An iteration costs the same whichever set its images come from.
 DEFAULTS = dict(
     coco=dict(train=400, val=100, size=320),
     ade=dict(train=200, val=50, size=256),
-    imagenet=dict(train=400, val=100, size=96),
+    imagenet=dict(train=2000, val=100, size=96),
 )
 WRITERS = dict(coco=write_coco, ade=write_ade, imagenet=write_imagenet)
 
