@@ -3,7 +3,7 @@
 # of random weights: transfer as the papers' detectors do it from ImageNet, measured on this machine.
 # `make transfer` trains the classifier into the folder below, then both detectors, and prints them side by
 # side. The detection head and neck still start from random weights.
-classifier_checkpoint = 'work_dirs/transfer_demo/classifier/epoch_15.pth'
+classifier_checkpoint = 'work_dirs/transfer_demo/classifier/epoch_3.pth'
 _base_ = ['./ssdlite_ghostnetv2_shapes.py']
 model = dict(
     backbone=dict(
