@@ -37,7 +37,8 @@ def parse_args(argv=None):
     parser.add_argument('--static-batch', action='store_true',
                         help='export with a fixed batch (--batches must then be one size): DY models\' grouped form')
     parser.add_argument('--evaluate', action='store_true', help="run the config's test metric on each graph")
-    parser.add_argument('--all-ops', action='store_true', help='also time/evaluate an int8 graph with every op quantized')
+    parser.add_argument('--all-ops', action='store_true',
+                        help='also time/evaluate an int8 graph with every op quantized')
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'int8'), help='where the graphs go')
     parser.add_argument('--json', help='write the results here')
     return parser.parse_args(argv)
