@@ -6,8 +6,8 @@ for on each call. Converting the parameters is enough: a convolution whose weigh
 a channels_last output (PyTorch picks the layout from the input or the weight), so activations and
 gradients follow from the first convolution on, and the data pipeline stays as it is.
 
-Config (the speed-up per family is measured in docs/benchmarks.md, section "Training step: channels_last
-and torch.compile")::
+Config (the speed-up per family is measured in docs/benchmarks.md, section "Training step against timm,
+and channels_last / torch.compile as config options")::
 
     custom_hooks = [dict(type='lwmm.ChannelsLastHook')]
     compile = True  # mmengine's own switch: torch.compile of train_step; dict(...) passes compile options
