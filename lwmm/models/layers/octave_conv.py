@@ -87,10 +87,12 @@ def add_upsampled(high: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
 
     For even sizes the nearest 2x upsample is a broadcast over 2x2 blocks, which saves a full-size write
     and read (about 3x faster than upsample-then-add on CPU at batch 16); odd sizes take the explicit
-    path.
+    path, and so does ONNX export: traced, the 6-d views become a chain of shape operators per sum (about
+    ten nodes, run at every inference) and a layout ONNX Runtime's blocked convs cannot stay in, where
+    ``Resize`` + ``Add`` needs neither.
     """
     n, c, h, w = high.shape
-    if h % 2 or w % 2:
+    if h % 2 or w % 2 or torch.onnx.is_in_onnx_export():
         return high + upsample_to(low, (h, w))
     # splitting H and W into (H/2, 2) and (W/2, 2) is a view in any memory format (NCHW or NHWC)
     blocks = high.view(n, c, h // 2, 2, w // 2, 2) + low.reshape(n, c, h // 2, 1, w // 2, 1)
@@ -110,15 +112,11 @@ def octave_merge(x: OctaveFeature) -> torch.Tensor:
 
 
 # -- the convolution -----------------------------------------------------------------------------------------
-def _stack_paths(paths: Sequence[nn.Conv2d], dim: int) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-    """Kernel and bias of ``paths`` as one conv: outputs stacked (``dim=0``) or inputs stacked (``dim=1``)."""
-    weight = torch.cat([conv.weight for conv in paths], dim)
-    if all(conv.bias is None for conv in paths):
-        return weight, None
-    if dim == 0:
-        return weight, torch.cat([conv.weight.new_zeros(conv.out_channels) if conv.bias is None else conv.bias
-                                  for conv in paths])
-    return weight, sum(conv.bias for conv in paths if conv.bias is not None)
+def _stack_paths(paths: Sequence[nn.Conv2d]) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """Kernel and bias of one conv over the paths' inputs stacked, which sums the paths' outputs."""
+    weight = torch.cat([conv.weight for conv in paths], 1)
+    biases = [conv.bias for conv in paths if conv.bias is not None]
+    return weight, sum(biases) if biases else None
 
 
 @MODELS.register_module()
@@ -288,14 +286,12 @@ class OctaveConv2d(nn.Module):
             return self._forward_merged(high, low)
         return self._forward_paths(high, low)
 
-    def _merged(self, paths: Sequence[nn.Conv2d], dim: int) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """Kernel and bias of one conv computing ``paths`` at once.
+    def _merged(self, paths: Sequence[nn.Conv2d]) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Kernel and bias of one conv computing the sum of ``paths`` on their inputs stacked.
 
-        ``dim=0`` stacks their outputs (the paths read one input: bias concatenated), ``dim=1`` their inputs
-        (the paths are summed into one output: biases added). Training concatenates the parameters at each
-        call, so gradients reach every path; without autograd the result is cached until a path's tensors
-        change (in place, as BN folding and ``load_state_dict`` do, or replaced), since copying the kernels
-        at each call would cost more than the convs save at batch 1.
+        Training concatenates the parameters at each call, so gradients reach every path; without autograd
+        the result is cached until a path's tensors change (in place, as BN folding and ``load_state_dict``
+        do, or replaced): copying the kernels at each batch-1 call costs more than merging saves.
         """
         if len(paths) == 1:
             return paths[0].weight, paths[0].bias
@@ -304,7 +300,7 @@ class OctaveConv2d(nn.Module):
         cache = not (torch.jit.is_tracing() or torch.compiler.is_compiling()
                      or any(t.is_inference() for t in tensors)
                      or (torch.is_grad_enabled() and any(t.requires_grad for t in tensors)))
-        key = (tuple(id(conv) for conv in paths), dim)
+        key = tuple(id(conv) for conv in paths)
         if cache and key in self._merged_cache:
             stamp, merged = self._merged_cache[key]
             if len(stamp) == len(tensors) and all(
@@ -312,50 +308,49 @@ class OctaveConv2d(nn.Module):
                     for (old, version, ptr), t in zip(stamp, tensors)):
                 return merged
         if not cache:
-            return _stack_paths(paths, dim)
+            return _stack_paths(paths)
         # a plain tensor even under inference_mode, so a later forward that records autograd may save it
         with torch.inference_mode(False), torch.no_grad():
-            merged = _stack_paths(paths, dim)
+            merged = _stack_paths(paths)
         self._merged_cache[key] = (tuple((t, t._version, t.data_ptr()) for t in tensors), merged)
         return merged
 
-    def _conv(self, x: torch.Tensor, paths: Sequence[nn.Conv2d], dim: int) -> torch.Tensor:
-        weight, bias = self._merged(paths, dim)
+    def _conv(self, x: torch.Tensor, *paths: nn.Conv2d) -> torch.Tensor:
+        weight, bias = self._merged(paths)
         return F.conv2d(x, weight, bias, 1, self.h2h.padding, self.h2h.dilation)
 
     def _forward_merged(self, high: torch.Tensor, low: Optional[torch.Tensor]) -> OctaveFeature:
         """The four paths as two or three convs (same result as :meth:`_forward_paths`).
 
-        Paths that read one input share a conv with stacked outputs; paths summed into one output at one
-        resolution share a conv with stacked inputs. Stride 1: H->H; L->H with L->L (one input); H->L
-        alone. Stride 2: every input is at the output's high resolution or pooled from it, so
-        ``[pool(X_high), X_low]`` feeds H->H with L->H and, pooled again, H->L with L->L.
+        Paths summed into one output from inputs of one size share a conv over the inputs stacked. Stride
+        1: H->H, L->H, and H->L with L->L on ``[pool(X_high), X_low]``. Stride 2: every input is at the
+        output's high resolution or pooled from it, so ``[pool(X_high), X_low]`` feeds H->H with L->H and,
+        pooled again, H->L with L->L. Stacking outputs instead (L->H with L->L, which read one input) needs
+        channel slices after the conv, which cost ONNX Runtime a layout change each.
         """
         if self.stride == 2:
             pooled = downsample(high)
             # pool(pool(x)) is the 4x4 pool unless a size is 3 mod 4 (a 3-pixel window averaged as 2 + 1)
             nested = high.shape[2] % 4 != 3 and high.shape[3] % 4 != 3
             if low is None:
-                out_high = self._conv(pooled, [self.h2h], 0)
+                out_high = self._conv(pooled, self.h2h)
                 out_low = None
                 if self.h2l is not None:
-                    out_low = self._conv(downsample(pooled) if nested else downsample(high, 4), [self.h2l], 0)
+                    out_low = self._conv(downsample(pooled) if nested else downsample(high, 4), self.h2l)
                 return octave_pack(out_high, out_low)
             both = torch.cat([pooled, low], 1)
-            out_high = self._conv(both, [self.h2h, self.l2h], 1)
+            out_high = self._conv(both, self.h2h, self.l2h)
             if self.l2l is None:
                 return out_high
             low_in = downsample(both) if nested else torch.cat([downsample(high, 4), downsample(low)], 1)
-            return out_high, self._conv(low_in, [self.h2l, self.l2l], 1)
-        out_high = self._conv(high, [self.h2h], 0)
+            return out_high, self._conv(low_in, self.h2l, self.l2l)
+        out_high = self._conv(high, self.h2h)
         if low is None:
-            return octave_pack(out_high, None if self.h2l is None else self._conv(downsample(high), [self.h2l], 0))
+            return octave_pack(out_high, None if self.h2l is None else self._conv(downsample(high), self.h2l))
+        out_high = add_upsampled(out_high, self._conv(low, self.l2h))
         if self.l2l is None:
-            return add_upsampled(out_high, self._conv(low, [self.l2h], 0))
-        out_low = self._conv(downsample(high), [self.h2l], 0)
-        from_low = self._conv(low, [self.l2h, self.l2l], 0)
-        out_high = add_upsampled(out_high, from_low[:, :self.out_h])
-        return out_high, out_low + from_low[:, self.out_h:]
+            return out_high
+        return out_high, self._conv(torch.cat([downsample(high), low], 1), self.h2l, self.l2l)
 
     def _forward_paths(self, high: torch.Tensor, low: Optional[torch.Tensor]) -> OctaveFeature:
         """The paper's four paths, one conv each (grouped and depthwise layers, and the reference)."""
