@@ -43,8 +43,9 @@ def main():
     args = parse_args()
     if args.operators:
         for twin in args.twins:
-            print(f'\n{twin}: operators whose calls differ ({args.operators}, {args.modes[0]}, batch {args.batch}; self CPU us per '
-                  'run, one shared machine)\n\n| operator | lwmm calls | timm calls | lwmm us | timm us |\n|---|---|---|---|---|')
+            print(f'\n{twin}: operators whose calls differ ({args.operators}, {args.modes[0]}, batch {args.batch}; '
+                  'self CPU us per run, one shared machine)\n\n'
+                  '| operator | lwmm calls | timm calls | lwmm us | timm us |\n|---|---|---|---|---|')
             for row in compare_operators(twin, args.batch, args.size, train=args.operators == 'train',
                                          mode=args.modes[0]):
                 print(f"| {row['operator']} | {row['lwmm_calls']} | {row['timm_calls']} | {row['lwmm_us']:.0f} | "
