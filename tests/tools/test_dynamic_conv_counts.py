@@ -1,11 +1,9 @@
 """tools/analysis/dynamic_conv_counts.py: its counter equals count_complexity of the built DY classifiers,
 and the lwmm rule meets the DY-CNN paper's rows as docs/dynamic_conv.md states."""
 import pytest
-import torch.nn as nn
 
 from lwmm.analysis import count_complexity
-from lwmm.models.backbones.dy_mobilenet import DYMobileNetV2, DYMobileNetV3
-from lwmm.models.backbones.dy_resnet import DYResNet
+from lwmm.analysis.config_models import build_model_from_config
 
 
 @pytest.fixture(scope='module')
@@ -13,15 +11,14 @@ def tool(load_tool):
     return load_tool('tools/analysis/dynamic_conv_counts.py')
 
 
-@pytest.mark.parametrize('network, build', [
-    ('DY-MobileNetV2 x0.35', lambda tool: tool._Classifier(DYMobileNetV2(widen_factor=0.35), nn.Linear(1280, 1000))),
-    ('DY-MobileNetV3-Small', lambda tool: tool._Classifier(DYMobileNetV3('small'), nn.Sequential(
-        nn.Linear(576, 1280), nn.Hardswish(), nn.Linear(1280, 1000)))),
-    ('DY-ResNet-10', lambda tool: tool._Classifier(DYResNet(depth=10), nn.Linear(512, 1000))),
+@pytest.mark.parametrize('network, config', [
+    ('DY-MobileNetV2 x0.35', 'cls/dy-mobilenetv2-0.35x_in1k.py'),
+    ('DY-MobileNetV3-Small', 'cls/dy-mobilenetv3-small_in1k.py'),
+    ('DY-ResNet-10', 'cls/dy-resnet10_in1k.py'),
 ])
-def test_lwmm_rule_is_what_lwmm_builds(tool, network, build):
+def test_lwmm_rule_is_what_lwmm_builds(tool, network, config):
     params, macs = tool.count(network, tool.DEFAULTS)
-    built = count_complexity(build(tool), (1, 3, 224, 224))
+    built = count_complexity(build_model_from_config(config), (1, 3, 224, 224))
     assert (params, macs) == (built['params'], built['macs'])
 
 

@@ -5,7 +5,7 @@ DY-MobileNetV3-Small, DY-ResNet-18 / -10. The paper states the rule only as "dyn
 convolution layers except the first", K = 4, attention reduction 4; its counts decide the rest, and this
 tool shows which choices reproduce them (docs/dynamic_conv.md, "How the counts are made").
 
-Each static classifier (lwmm's DY backbone with nothing converted, global pooling, head) is run once at
+Each static classifier (the shipped config's, configs/cls/dy-*.py, with nothing converted) is run once at
 224x224 to record every conv's shape. A rule then adds, for every conv it makes dynamic: K - 1 more
 kernels (and biases), the attention FCs (``C_in -> hidden -> K``, with biases), and as multiply-adds the
 kernel aggregation (K per kernel weight and bias), the attention FCs and, when the rule says so, one per
@@ -17,6 +17,8 @@ Example::
     python tools/analysis/dynamic_conv_counts.py
 """
 import argparse
+import copy
+import functools
 from typing import Callable, Dict, List, Tuple
 
 import torch
@@ -55,33 +57,35 @@ DEFAULTS = dict(v2_final=False, resnet_shortcut=False, v3_se=False, v3_head=1280
                 reduction=4, min_hidden=1, pooling='none')
 
 
-class _Classifier(nn.Module):
+#: network -> its shipped config (configs/cls/), whose classifier the counts are made from
+CONFIGS = {
+    'DY-MobileNetV2 x1.0': 'cls/dy-mobilenetv2-1.0x_in1k.py',
+    'DY-MobileNetV2 x0.75': 'cls/dy-mobilenetv2-0.75x_in1k.py',
+    'DY-MobileNetV2 x0.5': 'cls/dy-mobilenetv2-0.5x_in1k.py',
+    'DY-MobileNetV2 x0.35': 'cls/dy-mobilenetv2-0.35x_in1k.py',
+    'DY-MobileNetV3-Small': 'cls/dy-mobilenetv3-small_in1k.py',
+    'DY-ResNet-18': 'cls/dy-resnet18_in1k.py',
+    'DY-ResNet-10': 'cls/dy-resnet10_in1k.py',
+}
 
-    def __init__(self, backbone: nn.Module, head: nn.Module):
-        super().__init__()
-        self.backbone, self.head = backbone, head
 
-    def forward(self, x):
-        return self.head(self.backbone(x)[-1].mean((2, 3)))
+@functools.lru_cache(maxsize=None)
+def _config(network: str):
+    from lwmm.analysis.config_models import load_config
+    return load_config(CONFIGS[network])
 
 
 def static_classifier(network: str, v3_head: int = 1280) -> nn.Module:
-    """The static classifier the DY network of ``network`` is made from (nothing converted)."""
-    from lwmm.models.backbones.dy_mobilenet import DYMobileNetV2, DYMobileNetV3
-    from lwmm.models.backbones.dy_resnet import DYResNet
-
-    def none(*args):
-        return False
-
-    if network.startswith('DY-MobileNetV2'):
-        backbone = DYMobileNetV2(widen_factor=float(network.rsplit('x', 1)[1]), rule=none)
-        return _Classifier(backbone, nn.Linear(1280, 1000))
+    """The shipped config's classifier of ``network`` with nothing converted (``include=[]`` selects no
+    conv); ``v3_head`` is the hidden width of the MobileNetV3 head."""
+    from lwmm.analysis.config_models import build_model_from_config
+    if network not in CONFIGS:
+        raise ValueError(f'network={network!r} is not known: use one of {list(PAPER)}')
+    cfg = copy.deepcopy(_config(network))
+    cfg.model.backbone.rule = dict(include=[])
     if network == 'DY-MobileNetV3-Small':
-        head = nn.Sequential(nn.Linear(576, v3_head), nn.Hardswish(), nn.Linear(v3_head, 1000))
-        return _Classifier(DYMobileNetV3('small', rule=none), head)
-    if network.startswith('DY-ResNet-'):
-        return _Classifier(DYResNet(depth=int(network.rsplit('-', 1)[1]), rule=none), nn.Linear(512, 1000))
-    raise ValueError(f'network={network!r} is not known: use one of {list(PAPER)}')
+        cfg.model.head.mid_channels = [v3_head]
+    return build_model_from_config(cfg)
 
 
 def record_convs(model: nn.Module) -> List[dict]:
