@@ -6,6 +6,7 @@ import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from lwmm.analysis.complexity import count_complexity
+from lwmm.analysis.config_models import build_model_from_config, load_config
 from lwmm.models.backbones.dy_resnet import DYResNet
 from lwmm.models.layers.dynamic_conv import DynamicConv2d
 from lwmm.registry import MODELS
@@ -18,14 +19,13 @@ MEGA = 2**20
 PAPER = {18: (42.7 * MEGA, 1.85e9, 11.1 * MEGA), 10: (18.6 * MEGA, 0.91e9, 5.2 * MEGA)}
 
 
-class _Classifier(nn.Module):
-
-    def __init__(self, backbone):
-        super().__init__()
-        self.backbone, self.head = backbone, nn.Linear(512, 1000)
-
-    def forward(self, x):
-        return self.head(self.backbone(x)[-1].mean((2, 3)))
+def _classifier(depth, static=False):
+    """The shipped config's classifier (configs/cls/dy-resnet{depth}_in1k.py); ``static`` converts no conv."""
+    cfg = load_config(f'cls/dy-resnet{depth}_in1k.py')
+    assert cfg.model.backbone.depth == depth
+    if static:
+        cfg.model.backbone.rule = dict(include=[])
+    return build_model_from_config(cfg)
 
 
 def _dynamic_names(model):
@@ -41,11 +41,11 @@ def resnet10():
 @pytest.mark.parametrize('depth', [18, 10])
 def test_counts_match_paper(depth):
     params, macs, baseline_params = PAPER[depth]
-    count = count_complexity(_Classifier(DYResNet(depth=depth)), (1, 3, 224, 224))
+    count = count_complexity(_classifier(depth), (1, 3, 224, 224))
     assert abs(count['params'] / params - 1) <= 0.02, count['params'] / MEGA
     assert abs(count['macs'] / macs - 1) <= 0.02, count['macs']
     # the unit is what makes the paper's baseline the standard network
-    baseline = sum(p.numel() for p in _Classifier(DYResNet(depth=depth, rule=lambda *args: False)).parameters())
+    baseline = sum(p.numel() for p in _classifier(depth, static=True).parameters())
     assert baseline == {18: 11689512, 10: 5418792}[depth]
     assert abs(baseline / baseline_params - 1) <= 0.01
     assert abs(baseline / (baseline_params / MEGA * 1e6) - 1) > 0.03  # not within rounding in units of 10**6
@@ -53,7 +53,7 @@ def test_counts_match_paper(depth):
 
 def test_static_network_is_torchvision_resnet():
     """With nothing converted, the network is ResNet-18 (11.69M params, 1.81G MACs)."""
-    count = count_complexity(_Classifier(DYResNet(depth=18, rule=lambda *args: False)), (1, 3, 224, 224))
+    count = count_complexity(_classifier(18, static=True), (1, 3, 224, 224))
     assert count['params'] == 11689512
     assert abs(count['macs'] / 1.814e9 - 1) < 0.001
 
