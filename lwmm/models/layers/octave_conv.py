@@ -149,8 +149,8 @@ class OctaveConv2d(nn.Module):
         dilation (int): Dilation of every path.
         groups (int): Groups of every path; ``in_channels`` for depthwise.
         bias (bool): Learn one bias per output channel.
-        merge_paths (bool): Run paths that share an input or an output as one conv (fewer, larger
-            convs: 2 or 3 instead of 4; same result, parameters and multiply-adds, see
+        merge_paths (bool): Run paths summed into one output as one conv over their inputs stacked
+            (fewer, larger convs: 2 or 3 instead of 4; same result, parameters and multiply-adds, see
             :meth:`_forward_merged`); False runs the four paths separately. Grouped layers (other than
             depthwise) always run them separately. :func:`set_merge_paths` switches a whole network.
 
