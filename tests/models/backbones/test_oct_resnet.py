@@ -4,6 +4,8 @@ import torch.nn as nn
 from mmpretrain.models.backbones import ResNet
 
 from lwmm.analysis import count_complexity
+from lwmm.analysis.config_models import build_model_from_config, load_config
+from lwmm.analysis.references import reference_config
 from lwmm.models.backbones.oct_resnet import OctResNet
 from lwmm.models.layers.octave_conv import OctaveConv2d
 
@@ -11,6 +13,15 @@ from lwmm.models.layers.octave_conv import OctaveConv2d
 # README: ResNet-50 4.089 GFLOPs, Oct-ResNet-50 (alpha 0.5) 2.367 GFLOPs.
 PAPER_GMACS = {0.0: 4.089, 0.125: 3.6, 0.25: 3.1, 0.5: 2.367, 0.75: 1.9}
 FC_MACS = 2048 * 1000
+#: the classifier every configs/cls/oct-resnet50-*.py inherits (they set its alpha)
+OCT_RESNET50 = '_base_/models/oct_resnet50_cls.py'
+ALL_STAGES = (0, 1, 2, 3)
+
+
+def oct_resnet50_classifier(alpha, **backbone):
+    cfg = load_config(OCT_RESNET50)
+    cfg.model.backbone.update(alpha=alpha, **backbone)
+    return build_model_from_config(cfg)
 
 
 def randomise_bn(model):
@@ -70,11 +81,16 @@ def test_last_stage_is_vanilla_after_transition(model):
     assert entry.conv1.conv.alpha_in == 0 and entry.conv1.conv.alpha_out == 0.5
 
 
+@pytest.fixture(scope='module')
+def resnet50_params():
+    """Params of mmpretrain's ResNet-50 classifier (its config, as lwmm.analysis.references builds it)."""
+    return sum(p.numel() for p in build_model_from_config(reference_config('mmpretrain:resnet50')).parameters())
+
+
 @pytest.mark.parametrize('alpha', [0.0, 0.125, 0.25, 0.5, 0.75])
-def test_params_equal_resnet50(alpha):
-    ours = sum(p.numel() for p in OctResNet(50, alpha=alpha).parameters())
-    assert ours == sum(p.numel() for p in ResNet(50).parameters())
-    assert ours + 2048 * 1000 + 1000 == 25_557_032  # 25.557M with the classifier, as published
+def test_params_equal_resnet50(alpha, resnet50_params):
+    ours = sum(p.numel() for p in oct_resnet50_classifier(alpha).parameters())
+    assert ours == resnet50_params == 25_557_032  # 25.557M with the classifier, as published
 
 
 def test_params_equal_resnet101():
@@ -93,14 +109,10 @@ def test_macs_match_paper(alpha):
 
 
 def test_alpha_zero_is_mmpretrain_resnet50():
-    from mmpretrain.registry import MODELS
-    head = dict(type='LinearClsHead', num_classes=1000, in_channels=2048)
-    ref = MODELS.build(dict(type='ImageClassifier', _scope_='mmpretrain', backbone=dict(type='ResNet', depth=50,
-                                                                  out_indices=(0, 1, 2, 3)),
-                            neck=dict(type='GlobalAveragePooling'), head=head)).eval()
-    ours = MODELS.build(dict(type='ImageClassifier', _scope_='mmpretrain', backbone=dict(type='lwmm.OctResNet', depth=50, alpha=0,
-                                                                   out_indices=(0, 1, 2, 3)),
-                             neck=dict(type='GlobalAveragePooling'), head=head)).eval()
+    ref_cfg = reference_config('mmpretrain:resnet50')
+    ref_cfg.model.backbone.out_indices = ALL_STAGES
+    ref = build_model_from_config(ref_cfg).eval()
+    ours = oct_resnet50_classifier(0, out_indices=ALL_STAGES).eval()
     randomise_bn(ref)
     copy_by_order(ref, ours)
     x = torch.randn(1, 3, 224, 224)
