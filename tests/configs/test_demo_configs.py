@@ -32,10 +32,17 @@ def test_every_classification_family_has_a_demo():
     ])
 
 
+#: the one family whose demo needs its own lr (MobileViT-XXS: the shared 4e-3 stayed at chance, docs/demos.md)
+OWN_LR = {'mobilevit-xxs_shapes.py': 0.002}
+
+
 @pytest.mark.parametrize('name', CLS_DEMOS)
 def test_demo_uses_the_shared_recipe(name):
     cfg = Config.fromfile(osp.join(CONFIGS, 'demo', name))
-    assert _without_delete(cfg.optim_wrapper) == _without_delete(OVERLAY.shapes_cls_optim_wrapper)
+    shared = _without_delete(OVERLAY.shapes_cls_optim_wrapper)
+    if name in OWN_LR:
+        shared['optimizer']['lr'] = OWN_LR[name]
+    assert _without_delete(cfg.optim_wrapper) == shared
     assert _without_delete(cfg.param_scheduler) == _without_delete(OVERLAY.shapes_cls_param_scheduler)
     assert cfg.train_cfg.max_epochs == OVERLAY.shapes_cls_max_epochs
     assert cfg.train_cfg.val_interval == OVERLAY.shapes_cls_max_epochs
