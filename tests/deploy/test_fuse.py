@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 import lwmm  # noqa: F401
 from lwmm.deploy import fold_bn_into_conv, fuse_conv_bn, randomize_norms, switch_to_deploy, unfused_norms
@@ -171,7 +171,20 @@ def test_fold_bn_into_conv_rejects_a_mismatch():
 ])
 def test_config_model_fused(repo_root, config, shape):
     cfg = Config.fromfile(osp.join(repo_root, 'configs', config))
-    init_default_scope(cfg.default_scope)
+    scope_before = _scope_name()
+    # the config's scope only while the test runs: a scope left set breaks later unscoped builds
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        _check_config_model_fused(cfg, shape)
+    assert _scope_name() == scope_before, 'the test must leave the default scope as it found it'
+
+
+def _scope_name():
+    scope = DefaultScope.get_current_instance()
+    return None if scope is None else scope.scope_name
+
+
+def _check_config_model_fused(cfg, shape):
+    """MODELS.build, not build_model_from_config: the DeepLabV3 head's SyncBN is folded as built."""
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
