@@ -19,10 +19,11 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from lwmm.models.backbones.oct_resnet import OctResNet
+from lwmm.deploy.tasks import ClassifierLogits
 from lwmm.models.layers.octave_conv import set_merge_paths
 
 from .complexity import count_complexity
+from .config_models import build_model_from_config, load_config
 from .timing import check_clock_threads, get_clock, time_interleaved
 
 #: torch functions an eager forward calls, grouped as the census reports them
@@ -36,23 +37,14 @@ OP_KINDS = {
 }
 
 
-class Classifier(nn.Module):
-    """Backbone + global average pool + linear, the network the papers count."""
-
-    def __init__(self, backbone: nn.Module, channels: int, num_classes: int = 1000):
-        super().__init__()
-        self.backbone = backbone
-        self.fc = nn.Linear(channels, num_classes)
-
-    def forward(self, x):
-        return self.fc(self.backbone(x)[-1].mean((2, 3)))
-
-
 def build_classifier(depth: int, alpha: float, merge_paths: bool = True) -> nn.Module:
-    """An Oct-ResNet classifier in eval mode; ``alpha=0`` is the vanilla ResNet."""
-    backbone = OctResNet(depth=depth, alpha=alpha)
-    set_merge_paths(backbone, merge_paths)
-    return Classifier(backbone, backbone.stage_channels[-1]).eval()
+    """The shipped Oct-ResNet classifier (configs/_base_/models/oct_resnet50_cls.py at ``depth``) in eval mode,
+    called as ``model(x) -> logits``; ``alpha=0`` is the vanilla ResNet."""
+    cfg = load_config('_base_/models/oct_resnet50_cls.py')
+    cfg.model.backbone.update(depth=depth, alpha=alpha)
+    model = build_model_from_config(cfg)
+    set_merge_paths(model, merge_paths)
+    return ClassifierLogits(model).eval()
 
 
 def timm_twin(depth: int) -> Optional[nn.Module]:

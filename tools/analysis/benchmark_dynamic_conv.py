@@ -4,8 +4,8 @@ Pairs, each run in one process with a fixed thread count, randomly initialised, 
 
 - ``DynamicConv2d`` (K=4) vs ``nn.Conv2d`` of the same shape, for a few layer shapes of MobileNetV2 and
   ResNet-18 (each with BN-style ``bias=False``), at every batch size;
-- DY-MobileNetV2 x1.0 (``lwmm.DYMobileNetV2``) vs MobileNetV2 x1.0 (``mmpretrain.MobileNetV2``), as
-  classifiers (backbone + global pool + 1000-way linear);
+- DY-MobileNetV2 x1.0 vs MobileNetV2 x1.0, as classifiers: the shipped config
+  (configs/cls/dy-mobilenetv2-1.0x_in1k.py) and the same config with no conv made dynamic;
 - with ``--compile``, the same two classifiers compiled by ``torch.compile`` (inductor), each timed after
   its compilation;
 - with ``--breakdown``, where the batch-1 time of DY-MobileNetV2's dynamic convs goes (:func:`breakdown`);
@@ -41,8 +41,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from lwmm.analysis import count_complexity
+from lwmm.analysis.config_models import build_model_from_config, load_config
 from lwmm.analysis.timing import get_clock, time_interleaved
-from lwmm.models.backbones.dy_mobilenet import DYMobileNetV2
+from lwmm.deploy.tasks import ClassifierLogits
 from lwmm.models.layers.dynamic_conv import DynamicConv2d
 
 #: (name, in, out, kernel, stride, groups, input size)
@@ -85,18 +86,6 @@ def parse_args():
     return args
 
 
-class Classifier(nn.Module):
-    """Backbone + global average pool + linear."""
-
-    def __init__(self, backbone: nn.Module, channels: int, num_classes: int = 1000):
-        super().__init__()
-        self.backbone = backbone
-        self.fc = nn.Linear(channels, num_classes)
-
-    def forward(self, x):
-        return self.fc(self.backbone(x)[-1].mean((2, 3)))
-
-
 def layer_pair(in_channels, out_channels, kernel, stride, groups):
     padding = kernel // 2
     static = nn.Conv2d(in_channels, out_channels, kernel, stride, padding, groups=groups, bias=False)
@@ -105,9 +94,12 @@ def layer_pair(in_channels, out_channels, kernel, stride, groups):
 
 
 def network_pair():
-    from mmpretrain.models.backbones import MobileNetV2
-    static = Classifier(MobileNetV2(widen_factor=1.0, out_indices=(7, )), 1280)
-    dynamic = Classifier(DYMobileNetV2(widen_factor=1.0), 1280)
+    """DY-MobileNetV2 x1.0 as shipped (configs/cls/dy-mobilenetv2-1.0x_in1k.py) and the same config with no conv
+    made dynamic (``rule=dict(include=[])``: MobileNetV2 x1.0), each called as ``model(x) -> logits``."""
+    cfg = load_config('cls/dy-mobilenetv2-1.0x_in1k.py')
+    dynamic = ClassifierLogits(build_model_from_config(cfg))
+    cfg.model.backbone.rule = dict(include=[])
+    static = ClassifierLogits(build_model_from_config(cfg))
     return static.eval(), dynamic.eval()
 
 
