@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from . import register_timm_converter
+from . import check_converted, register_timm_converter
 
 #: timm name -> (backbone type, widen factor, config under configs/)
 GHOSTNET_MODELS = {
@@ -117,12 +117,6 @@ def _expected_shapes(timm_name: str) -> Dict[str, torch.Size]:
     return shapes
 
 
-def _short_list(keys, limit: int = 8) -> str:
-    keys = sorted(keys)
-    more = f' ... ({len(keys) - limit} more)' if len(keys) > limit else ''
-    return ', '.join(keys[:limit]) + more
-
-
 @register_timm_converter(*GHOSTNET_MODELS, config=lambda name: GHOSTNET_MODELS[name][2],
                          backbones=lambda name: [dict(type=GHOSTNET_MODELS[name][0],
                                                       widen_factor=GHOSTNET_MODELS[name][1])])
@@ -146,21 +140,6 @@ def convert_ghostnet(timm_name: str, state_dict: Dict[str, torch.Tensor]) -> Dic
         if new_key == 'head.layers.0.fc.weight' and value.dim() == 4:
             value = value.flatten(1)
         out[new_key] = value
-    expected = _expected_shapes(timm_name)
-    missing, extra = expected.keys() - out.keys(), out.keys() - expected.keys()
-    wrong = [f'{k} {tuple(out[k].shape)} (expected {tuple(expected[k])})'
-             for k in sorted(expected.keys() & out.keys()) if out[k].shape != expected[k]]
-    if unmapped or missing or extra or wrong:
-        problems = []
-        if unmapped:
-            problems.append(f'{len(unmapped)} source keys no rule maps: {_short_list(unmapped)}')
-        if missing:
-            problems.append(f'missing {len(missing)} keys: {_short_list(missing)}')
-        if extra:
-            problems.append(f'{len(extra)} unexpected keys: {_short_list(extra)}')
-        if wrong:
-            problems.append(f'{len(wrong)} wrong shapes: {_short_list(wrong)}')
-        raise ValueError(f'the state dict does not match timm {timm_name!r} (lwmm '
-                         f'{GHOSTNET_MODELS[timm_name][0]} widen_factor={GHOSTNET_MODELS[timm_name][1]}): '
-                         + '; '.join(problems) + '.')
+    check_converted(out, _expected_shapes(timm_name), f'timm {timm_name!r} (lwmm '
+                    f'{GHOSTNET_MODELS[timm_name][0]} widen_factor={GHOSTNET_MODELS[timm_name][1]})', unmapped=unmapped)
     return out

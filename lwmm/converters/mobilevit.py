@@ -16,7 +16,7 @@ from typing import Dict
 
 import torch
 
-from . import KeyMapper, register_timm_converter
+from . import KeyMapper, check_converted, register_timm_converter
 
 #: timm name -> (lwmm arch, config under configs/)
 MOBILEVIT_MODELS = {
@@ -72,11 +72,6 @@ def _expected_shapes(timm_name: str) -> Dict[str, torch.Size]:
     return shapes
 
 
-def _short_list(keys, limit: int = 6) -> str:
-    keys = sorted(keys)
-    return ', '.join(keys[:limit]) + (f' ... ({len(keys) - limit} more)' if len(keys) > limit else '')
-
-
 @register_timm_converter(*MOBILEVIT_MODELS, config=lambda name: MOBILEVIT_MODELS[name][1],
                          backbones=lambda name: [dict(type='MobileViT', arch=_arch_settings(name))])
 def convert_mobilevit(timm_name: str, state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -106,18 +101,6 @@ def convert_mobilevit(timm_name: str, state_dict: Dict[str, torch.Tensor]) -> Di
         (r'^head\.fc\.', 'head.fc.'),
     ])
     out = mapper(state_dict)
-    expected = _expected_shapes(timm_name)
-    missing, extra = expected.keys() - out.keys(), out.keys() - expected.keys()
-    wrong = [f'{k} {tuple(out[k].shape)} (expected {tuple(expected[k])})'
-             for k in sorted(expected.keys() & out.keys()) if out[k].shape != expected[k]]
-    problems = []
-    if missing:
-        problems.append(f'missing {len(missing)} keys: {_short_list(missing)}')
-    if extra:
-        problems.append(f'{len(extra)} unexpected keys: {_short_list(extra)}')
-    if wrong:
-        problems.append(f'{len(wrong)} wrong shapes: {_short_list(wrong)}')
-    if problems:
-        raise ValueError(f'the state dict does not match timm {timm_name!r} (lwmm MobileViT '
-                         f'arch={MOBILEVIT_MODELS[timm_name][0]!r}): ' + '; '.join(problems) + '.')
+    check_converted(out, _expected_shapes(timm_name),
+                    f'timm {timm_name!r} (lwmm MobileViT arch={MOBILEVIT_MODELS[timm_name][0]!r})')
     return out
