@@ -1,7 +1,7 @@
 """Post-training static int8 quantization of an exported ONNX graph with ONNX Runtime.
 
 The float graph (BatchNorm already folded, :func:`lwmm.deploy.switch_to_deploy`) goes through ONNX Runtime's
-pre-processing (symbolic shape inference and graph optimisation, ``quant_pre_process``), then
+pre-processing (ONNX shape inference and graph optimisation, ``quant_pre_process``), then
 ``quantize_static``: QDQ format (``QuantizeLinear``/``DequantizeLinear`` pairs around each quantized
 operator, which ORT's CPU kernels fuse into integer kernels), weights per output channel (symmetric int8),
 activations per tensor (asymmetric uint8, ranges from min/max over the calibration images). uint8
@@ -206,10 +206,9 @@ def quantize_onnx(fp32_path: str,
         source = fp32_path
         if preprocess:
             source = osp.join(tmp, 'preprocessed.onnx')
-            try:
-                quantization.quant_pre_process(fp32_path, source, skip_symbolic_shape=False)
-            except Exception:  # noqa: BLE001  (its symbolic shape inference gives up on Oct-ResNet-50's graph)
-                quantization.quant_pre_process(fp32_path, source, skip_symbolic_shape=True)
+            # ONNX's own shape inference only: ORT's symbolic one gives up on Oct-ResNet-50's graph and then
+            # dumps sym_shape_infer_temp.onnx and a 79 MB <uuid>.data into the caller's working directory.
+            quantization.quant_pre_process(fp32_path, source, skip_symbolic_shape=True)
         excluded = float_nodes(source, dynamic_scopes) if keep_float else dict(dynamic_kernel=[],
                                                                                  activation_matmul=[])
         reader.rewind()
