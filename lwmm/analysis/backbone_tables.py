@@ -50,7 +50,8 @@ def build_backbone(cfg: dict, out_stride: int = 32):
     """The lwmm backbone of ``cfg`` at ``out_stride``, returning every stage (one build: out_indices only
     selects what ``forward`` returns)."""
     from lwmm.registry import MODELS
-    backbone = MODELS.build(dict(cfg, out_stride=out_stride))
+    # 'lwmm.' scoped: an unscoped type would be looked up in whatever default scope the process has set
+    backbone = MODELS.build(dict(cfg, type=f"lwmm.{cfg['type']}", out_stride=out_stride))
     backbone.out_indices = tuple(range(len(backbone.stages)))
     return backbone
 

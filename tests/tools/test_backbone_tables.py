@@ -32,7 +32,8 @@ def test_measured_channels_equal_out_channels(measured, family, label):
     cfg = next(cfg for f, lab, cfg in VARIANTS if (f, lab) == (family, label))
     for out_stride in OUT_STRIDES:
         rows = measured[(family, label)][out_stride]
-        backbone = MODELS.build(dict(cfg, out_indices=tuple(range(len(rows))), out_stride=out_stride))
+        backbone = MODELS.build(dict(cfg, type=f"lwmm.{cfg['type']}", out_indices=tuple(range(len(rows))),
+                                     out_stride=out_stride))
         assert backbone.out_channels == tuple(channels for _, channels in rows)
         # the last stage reaches exactly the requested output stride
         assert rows[-1][0] == out_stride
@@ -71,3 +72,13 @@ def test_missing_markers_and_quoted_files_are_named(tmp_path):
     assert quote_swaps(doc, str(tmp_path)) == '<!-- swap:a.py:start -->\n```python\nx = 1\n```\n<!-- swap:a.py:end -->\n'
     with pytest.raises(FileNotFoundError, match='b.py'):
         quote_swaps(doc.replace('a.py', 'b.py'), str(tmp_path))
+
+
+def test_measures_whatever_default_scope_the_process_has():
+    """Another codebase's default scope left set (a Runner does that) must not hide lwmm's types."""
+    pytest.importorskip('mmpretrain')
+    import mmpretrain.models  # noqa: F401  registers mmpretrain's models
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        measured = measure_variants(VARIANTS[:1], (32, ))
+    assert set(measured) == {VARIANTS[0][:2]}
