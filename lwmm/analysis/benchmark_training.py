@@ -32,27 +32,15 @@ def measure_training(name: str, batch: int, steps: int, warmup: int, threads: in
     import resource
 
     import torch
-    import torch.nn.functional as F
-
-    from lwmm.deploy.tasks import tensor_mode
 
     from .timing import OtherThreadsShare, get_clock
+    from .training_speed import TrainStep
     torch.manual_seed(0)
     torch.set_num_threads(threads)
     model, default_size = build_model(name)
     size = (size, size) if size else (default_size or (224, 224))
-    model.train()
-    forward = tensor_mode(model)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    inputs = torch.randn(batch, 3, *size)
-    labels = torch.randint(0, 1000, (batch, ))
+    step = TrainStep(model, torch.randn(batch, 3, *size), torch.randint(0, 1000, (batch, )))
     tick = get_clock(clock)
-
-    def step():
-        loss = F.cross_entropy(forward(inputs), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
 
     # Importing the codebases alone peaks near 1 GB, above what a small model's training adds: reset the
     # kernel's high-water mark (VmHWM) so that the peak is the training's own (Linux >= 4.0).
