@@ -3,6 +3,7 @@ import hashlib
 import os
 import os.path as osp
 import re
+import sys
 
 # Busy-waiting OpenMP threads make small CPU ops many times slower when other processes share the cores.
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
@@ -31,6 +32,24 @@ def shapes_root(tmp_path_factory):
 def _few_threads():
     import torch
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """Each test ends with mmengine's default scope as it began: a Runner, ``init_default_scope`` or
+    ``DefaultScope.get_instance`` makes its scope the process's current one (the last entry of
+    ``DefaultScope._instance_dict``), which would otherwise decide how unscoped types build in later tests.
+    Looked up in sys.modules, not imported: until a test imports mmengine there is no scope to restore."""
+    def instances():
+        module = sys.modules.get('mmengine.registry.default_scope')
+        return None if module is None else module.DefaultScope._instance_dict
+
+    saved = dict(instances() or {})
+    yield
+    current = instances()
+    if current is not None:
+        current.clear()
+        current.update(saved)
 
 
 #: ``timm://<model>[.<tag>]`` as configs name it

@@ -23,15 +23,6 @@ MOBILEVIT_PSPNET = ("custom_imports = dict(imports=['lwmm'], allow_failed_import
                     "auxiliary_head=dict(in_channels=128, in_index=0){})")
 
 
-@pytest.fixture(autouse=True)
-def _restore_default_scope():
-    """Runner.from_cfg makes its config's scope the process's current one; later tests must not inherit it."""
-    saved = DefaultScope._instance_dict.copy()
-    yield
-    DefaultScope._instance_dict.clear()
-    DefaultScope._instance_dict.update(saved)
-
-
 def stock_config(tmp_path, base: str, body: str) -> Config:
     path = tmp_path / 'swap.py'
     path.write_text(f'_base_ = {base!r}\n{body}\n')
