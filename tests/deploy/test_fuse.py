@@ -16,6 +16,7 @@ from mmengine.registry import DefaultScope
 
 import lwmm  # noqa: F401
 from lwmm.deploy import fold_bn_into_conv, fuse_conv_bn, randomize_norms, switch_to_deploy, unfused_norms
+from lwmm.deploy.tasks import TensorMode
 from lwmm.models.layers.dynamic_conv import DynamicConv2d
 from lwmm.models.layers.octave_conv import OctaveConvModule
 from lwmm.registry import MODELS
@@ -25,14 +26,23 @@ TOLERANCE = 1e-5
 
 
 def outputs(model, x):
+    """Every tensor ``model(x)`` returns, nested lists and tuples (a detector's per-level outputs) flattened."""
     with torch.no_grad():
-        y = model(x)
-    return [y] if isinstance(y, torch.Tensor) else [t for t in y if isinstance(t, torch.Tensor)]
+        return _tensors(model(x))
+
+
+def _tensors(out):
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, (list, tuple)):
+        return [t for item in out for t in _tensors(item)]
+    return []
 
 
 def assert_fused_equal(model: nn.Module, x: torch.Tensor, allowed_left=()):
     randomize_norms(model)
     expected = outputs(model, x)
+    assert expected, 'the model returned no tensor to compare'
     fused = switch_to_deploy(copy.deepcopy(model))
     assert not fused.training
     got = outputs(fused, x)
@@ -105,18 +115,8 @@ def test_octave_conv_module_fold(alpha_in, alpha_out, stride, groups, size, bias
     high = torch.randn(2, module.conv.in_h, size, size)
     x = high if module.conv.in_l == 0 else (high, torch.randn(2, module.conv.in_l, (size + 1) // 2,
                                                               (size + 1) // 2))
-
-    class Wrapper(nn.Module):  # returns the pair as a tuple the helpers can compare
-        def __init__(self):
-            super().__init__()
-            self.inner = module
-
-        def forward(self, inputs):
-            out = self.inner(inputs)
-            return out if isinstance(out, tuple) else (out, )
-
-    fused = assert_fused_equal(Wrapper(), x)
-    assert fused.inner.norm_h is None and fused.inner.norm_l is None
+    fused = assert_fused_equal(module, x)
+    assert fused.norm_h is None and fused.norm_l is None
 
 
 @pytest.mark.parametrize('groups,bias,temperature', [(1, True, 1.0), (1, False, 30.0), (8, True, 4.0)])
@@ -170,34 +170,10 @@ def test_fold_bn_into_conv_rejects_a_mismatch():
     ('demo/deeplabv3_mobilevit-xxs_shapes.py', (1, 3, 64, 64)),
 ])
 def test_config_model_fused(repo_root, config, shape):
-    cfg = Config.fromfile(osp.join(repo_root, 'configs', config))
-    scope_before = _scope_name()
-    # the config's scope only while the test runs: a scope left set breaks later unscoped builds
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        _check_config_model_fused(cfg, shape)
-    assert _scope_name() == scope_before, 'the test must leave the default scope as it found it'
-
-
-def _scope_name():
-    scope = DefaultScope.get_current_instance()
-    return None if scope is None else scope.scope_name
-
-
-def _check_config_model_fused(cfg, shape):
     """MODELS.build, not build_model_from_config: the DeepLabV3 head's SyncBN is folded as built."""
+    cfg = Config.fromfile(osp.join(repo_root, 'configs', config))
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-
-    class TensorMode(nn.Module):  # the raw network output, before any post-processing
-        def __init__(self):
-            super().__init__()
-            self.model = model
-
-        def forward(self, x):
-            out = self.model(x, mode='tensor')
-            if isinstance(out, (list, tuple)) and out and isinstance(out[0], (list, tuple)):
-                return tuple(t for level in out for t in level)
-            return out
-
-    assert_fused_equal(TensorMode(), torch.randn(*shape))
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        assert_fused_equal(TensorMode(model), torch.randn(*shape))
