@@ -1,5 +1,5 @@
 """The backbone contract shared by every lwmm backbone (see DESIGN.md, "Backbone contract")."""
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -165,12 +165,11 @@ class StagedBackbone(BackboneArguments, BaseModule):
 
         The strided conv takes ``first_dilation`` (the dilation before this stage) and every later conv
         ``dilation``, which keeps the receptive field of the published network. Families whose blocks
-        downsample by other means (pooling, patches) override this.
+        downsample by other means (pooling, patches) override this; those that dilate only some of the
+        convs override :meth:`dilated_convs`.
         """
         seen_stride = False
-        for module in stage.modules():
-            if not isinstance(module, nn.Conv2d) or max(module.kernel_size) == 1 and module.stride == (1, 1):
-                continue
+        for module in self.dilated_convs(stage):
             if module.stride != (1, 1):
                 module.stride = (1, 1)
                 current, seen_stride = first_dilation, True
@@ -179,6 +178,11 @@ class StagedBackbone(BackboneArguments, BaseModule):
             if max(module.kernel_size) > 1:
                 module.dilation = (current, current)
                 module.padding = tuple(current * (k - 1) // 2 for k in module.kernel_size)
+
+    def dilated_convs(self, stage: nn.Module) -> List[nn.Conv2d]:
+        """The convs of ``stage`` that :meth:`dilate_stage` changes, in order: every strided or spatial one."""
+        return [module for module in stage.modules()
+                if isinstance(module, nn.Conv2d) and (max(module.kernel_size) > 1 or module.stride != (1, 1))]
 
     # -- running --------------------------------------------------------------------------------------
     def forward_stage(self, stage: nn.Sequential, x):

@@ -1,6 +1,6 @@
 """MobileViT (Mehta & Rastegari, "MobileViT: Light-weight, General-purpose, and Mobile-friendly Vision
 Transformer", ICLR 2022)."""
-from typing import Sequence, Union
+from typing import List, Sequence, Union
 
 import torch.nn as nn
 
@@ -182,21 +182,8 @@ class MobileViT(StagedBackbone):
     def stage_strides(self):
         return self._stage_strides
 
-    def dilate_stage(self, stage: nn.Module, first_dilation: int, dilation: int) -> None:
-        """As ml-cvnets' DeepLabV3: the strided MV2 block takes ``first_dilation``, later MV2 depthwise convs
-        and the local conv of the MobileViT block ``dilation``; fusion conv and patch size are unchanged."""
-        seen_stride = False
-        for block in stage:
-            if isinstance(block, InvertedResidual):
-                conv = block.depthwise.conv
-            elif isinstance(block, MobileViTBlock):
-                conv = block.conv_local.conv
-            else:
-                continue
-            if conv.stride != (1, 1):
-                conv.stride = (1, 1)
-                current, seen_stride = first_dilation, True
-            else:
-                current = dilation if seen_stride else first_dilation
-            conv.dilation = (current, current)
-            conv.padding = tuple(current * (k - 1) // 2 for k in conv.kernel_size)
+    def dilated_convs(self, stage: nn.Module) -> List[nn.Conv2d]:
+        """As ml-cvnets' DeepLabV3: the MV2 blocks' depthwise convs (the strided one takes ``first_dilation``)
+        and the MobileViT block's local conv; fusion conv and patch size are unchanged."""
+        return [block.depthwise.conv if isinstance(block, InvertedResidual) else block.conv_local.conv
+                for block in stage if isinstance(block, (InvertedResidual, MobileViTBlock))]
