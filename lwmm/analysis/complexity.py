@@ -16,6 +16,7 @@ import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 from mmengine.analysis.jit_handles import get_shape
 
+from lwmm.deploy.onnx import flatten_outputs
 from .config_models import build_model_from_config, load_config
 
 
@@ -175,18 +176,8 @@ class _Call(nn.Module):
         self.args, self.kwargs = args, kwargs
 
     def forward(self, dummy):
-        tensors = _tensors(self.part(*self.args, **self.kwargs))
+        tensors = flatten_outputs(self.part(*self.args, **self.kwargs), skip_others=True)
         return tuple(tensors) if tensors else dummy
-
-
-def _tensors(value) -> list:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        return [t for item in value for t in _tensors(item)]
-    return []
 
 
 def _first_line(error: BaseException) -> str:

@@ -82,14 +82,20 @@ def per_sample_dynamic_convs(model: nn.Module) -> Iterator[int]:
 
 
 # -- export ----------------------------------------------------------------------------------------------
-def flatten_outputs(outputs) -> List[torch.Tensor]:
-    """Tensors of a (nested) tuple/list/dict output in the order the ONNX exporter lists them."""
+def flatten_outputs(outputs, skip_others: bool = False) -> List[torch.Tensor]:
+    """Tensors of a (nested) tuple/list/dict output in the order the ONNX exporter lists them.
+
+    Any other leaf (None, a data sample) is an error, which export needs, unless ``skip_others``: then it is
+    passed over, for counting or comparing the tensors a model returns.
+    """
     if isinstance(outputs, torch.Tensor):
         return [outputs]
     if isinstance(outputs, dict):
         outputs = list(outputs.values())
     if isinstance(outputs, (list, tuple)):
-        return [t for item in outputs for t in flatten_outputs(item)]
+        return [t for item in outputs for t in flatten_outputs(item, skip_others)]
+    if skip_others:
+        return []
     raise OnnxExportError(f'export_onnx: the model returned {type(outputs).__name__}; only tensors and '
                           f'(nested) tuples, lists or dicts of tensors can be exported.')
 

@@ -16,6 +16,7 @@ from mmengine.registry import DefaultScope
 
 import lwmm  # noqa: F401
 from lwmm.deploy import fold_bn_into_conv, fuse_conv_bn, randomize_norms, switch_to_deploy, unfused_norms
+from lwmm.deploy.onnx import flatten_outputs
 from lwmm.deploy.tasks import TensorMode
 from lwmm.models.layers.dynamic_conv import DynamicConv2d
 from lwmm.models.layers.octave_conv import OctaveConvModule
@@ -28,15 +29,7 @@ TOLERANCE = 1e-5
 def outputs(model, x):
     """Every tensor ``model(x)`` returns, nested lists and tuples (a detector's per-level outputs) flattened."""
     with torch.no_grad():
-        return _tensors(model(x))
-
-
-def _tensors(out):
-    if isinstance(out, torch.Tensor):
-        return [out]
-    if isinstance(out, (list, tuple)):
-        return [t for item in out for t in _tensors(item)]
-    return []
+        return flatten_outputs(model(x), skip_others=True)
 
 
 def assert_fused_equal(model: nn.Module, x: torch.Tensor, allowed_left=()):

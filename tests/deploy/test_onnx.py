@@ -11,7 +11,7 @@ import torch.nn as nn
 
 import lwmm  # noqa: F401
 from lwmm.deploy import OnnxExportError, export_onnx, randomize_norms, switch_to_deploy
-from lwmm.deploy.onnx import (check_onnx, dynamic_conv_per_sample, per_sample_dynamic_convs,
+from lwmm.deploy.onnx import (check_onnx, dynamic_conv_per_sample, flatten_outputs, per_sample_dynamic_convs,
                                size_for_adaptive_pools)
 from lwmm.models.layers.dynamic_conv import DynamicConv2d
 from lwmm.registry import MODELS
@@ -203,3 +203,11 @@ def test_index_outputs_tolerate_a_few_differing_rows(tmp_path, changed, ok):
     report, = check_onnx(path, _IndexRows(rows, changed), [torch.zeros(1, 3, 4, 4)], index_tolerance=0.1)
     assert report['differing_rows'] == changed and report['tolerance'] == 2
     assert report['ok'] is ok
+
+
+def test_flatten_outputs_orders_nested_tensors_and_refuses_other_leaves_unless_skipped():
+    a, b, c = torch.zeros(1), torch.ones(2), torch.full((3, ), 2.)
+    nested = (a, [None, dict(cls=b, meta='image.png')], ((c, ), ))
+    assert [t.shape for t in flatten_outputs(nested, skip_others=True)] == [a.shape, b.shape, c.shape]
+    with pytest.raises(OnnxExportError, match='returned NoneType'):
+        flatten_outputs(nested)
