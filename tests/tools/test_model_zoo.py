@@ -95,12 +95,23 @@ def test_classifier_weights_name_the_timm_tag(models):
             assert model['Converted From']['Code'].startswith('https://github.com/'), model['Name']
 
 
-def test_stored_counts_are_the_tools(model_zoo, tmp_path):
-    """A metafile's Parameters / FLOPs / Input Size are what --measure counts (here for GhostNet 0.5x)."""
+@pytest.fixture
+def index(tmp_path):
+    """A copy of model-index.yml and the metafiles, for tests that store figures."""
     (tmp_path / 'configs').mkdir()
     shutil.copytree(osp.join(ROOT, 'configs', 'metafiles'), tmp_path / 'configs' / 'metafiles')
     shutil.copy(osp.join(ROOT, 'model-index.yml'), tmp_path / 'model-index.yml')
-    index = str(tmp_path / 'model-index.yml')
+    return str(tmp_path / 'model-index.yml')
+
+
+def others(model_zoo, index, name):
+    """Every model of ``index`` but ``name``, as loaded."""
+    return [{k: v for k, v in m.items() if k != '_metafile'} for m in model_zoo.load_models(index)[1]
+            if m['Name'] != name]
+
+
+def test_stored_counts_are_the_tools(model_zoo, index, tmp_path):
+    """A metafile's Parameters / FLOPs / Input Size are what --measure counts (here for GhostNet 0.5x)."""
     before = next(m for m in model_zoo.load_models(index)[1] if m['Name'] == 'ghostnet-0.5x_in1k')
     latency = tmp_path / 'latest.json'
     latency.write_text(json.dumps({'results': [{'config': 'ghostnet-0.5x_in1k', 'latency_ms': 3.254}]}))
@@ -111,12 +122,31 @@ def test_stored_counts_are_the_tools(model_zoo, tmp_path):
     assert after['Metadata']['CPU Latency (ms)'] == 3.25
     assert abs(after['Metadata']['Parameters'] / 1e6 - 2.6) < 0.05  # GhostNet paper: 2.6M params
     assert abs(after['Metadata']['FLOPs'] / 1e6 - 42) < 0.84  # and 42M MACs (2 %)
+    name = 'ghostnet-0.5x_in1k'
+    assert others(model_zoo, index, name) == others(model_zoo, model_zoo.MODEL_INDEX, name)  # left as they were
 
-    def others(index_path):
-        return [{k: v for k, v in m.items() if k != '_metafile'} for m in model_zoo.load_models(index_path)[1]
-                if m['Name'] != 'ghostnet-0.5x_in1k']
 
-    assert others(index) == others(model_zoo.MODEL_INDEX)  # the other models are left as they were
+def test_int8_figures_replace_the_stored_ones(model_zoo, index, tmp_path):
+    """--int8 stores a demo config's figures on its ImageNet config; a later run without a trained checkpoint
+    removes the top-1 figures of the earlier one instead of leaving them beside its new latency ratio."""
+    def bench(name, **record):
+        latency = [dict(label=label, threads=1, batch=1, median_ms=ms) for label, ms in (('fp32', 4.0), ('int8', 3.0))]
+        path = tmp_path / name
+        path.write_text(json.dumps({'results': [dict(config='configs/demo/ghostnet-1.0x_shapes.py',
+                                                     latency=latency, **record)]}))
+        return str(path)
+
+    def metadata():
+        return next(m for m in model_zoo.load_models(index)[1] if m['Name'] == 'ghostnet-1.0x_in1k')['Metadata']
+
+    trained = bench('trained.json', checkpoint='demo.pth',
+                    metrics={'fp32': {'accuracy/top1': 91.04}, 'int8': {'accuracy/top1': 90.46}})
+    assert model_zoo.store_int8([trained], index) == ['configs/cls/ghostnet-1.0x_in1k.py']
+    assert {k: metadata()[k] for k in model_zoo.INT8_KEYS} == dict(zip(model_zoo.INT8_KEYS, (0.75, 91.0, 90.5)))
+    model_zoo.store_int8([bench('untrained.json')], index)
+    assert [k for k in model_zoo.INT8_KEYS if k in metadata()] == ['ORT int8/fp32 Latency']
+    name = 'ghostnet-1.0x_in1k'
+    assert others(model_zoo, index, name) == others(model_zoo, model_zoo.MODEL_INDEX, name)
 
 
 def test_measure_refuses_a_config_no_metafile_lists(model_zoo, tmp_path):

@@ -151,20 +151,22 @@ def int8_figures(paths):
 
 def store_int8(paths, index=MODEL_INDEX):
     """Write :func:`int8_figures` into the metafiles; returns the configs updated."""
-    figures = int8_figures(paths)
+    return update_metadata(int8_figures(paths), index, replace=INT8_KEYS)
+
+
+def update_metadata(updates, index=MODEL_INDEX, replace=()):
+    """Merge ``updates`` ({config: Metadata entries}) into the metafiles' models, first removing the keys of
+    ``replace`` (figures a new measurement may lack); returns the configs updated. Other models are left."""
     done = []
     for path in metafile_paths(index):
         data = load_yaml(path)
-        changed = False
-        for model in data.get('Models', []):
-            update = figures.get(osp.normpath(model['Config']))
-            if update:
-                for key in INT8_KEYS:
-                    model['Metadata'].pop(key, None)
-                model['Metadata'].update(update)
-                done.append(model['Config'])
-                changed = True
-        if changed:
+        models = [m for m in data.get('Models', []) if updates.get(osp.normpath(m['Config']))]
+        for model in models:
+            for key in replace:
+                model['Metadata'].pop(key, None)
+            model['Metadata'].update(updates[osp.normpath(model['Config'])])
+            done.append(model['Config'])
+        if models:
             dump_yaml(data, path)
     return done
 
@@ -214,16 +216,7 @@ def store_measurements(configs=None, latency=None, index=MODEL_INDEX, log=None):
         if ms is not None:
             metadata['CPU Latency (ms)'] = round(ms, 2)
         updates[config] = metadata
-    for path in metafile_paths(index):
-        data = load_yaml(path)
-        changed = False
-        for model in data.get('Models', []):
-            update = updates.get(osp.normpath(model['Config']))
-            if update:
-                model['Metadata'].update(update)
-                changed = True
-        if changed:
-            dump_yaml(data, path)
+    update_metadata(updates, index)
     return wanted
 
 
