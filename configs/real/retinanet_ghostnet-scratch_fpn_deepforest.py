@@ -12,5 +12,5 @@ test_evaluator = val_evaluator
 train_cfg = _base_.deepforest_train_cfg
 param_scheduler = _base_.deepforest_param_scheduler
 auto_scale_lr = dict(base_batch_size=8)
-default_hooks = dict(logger=dict(interval=6), checkpoint=dict(interval=_base_.deepforest_epochs, max_keep_ckpts=1))
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=_base_.deepforest_epochs, max_keep_ckpts=1))
 randomness = dict(seed=0)
