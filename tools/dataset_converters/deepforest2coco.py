@@ -13,6 +13,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from lwmm.datasets.deepforest import DEFAULT_VAL_IMAGES, convert_deepforest  # noqa: E402
+from lwmm.datasets.stamp import is_converted, mark_converted  # noqa: E402
 
 
 def main(argv=None):
@@ -28,8 +29,7 @@ def main(argv=None):
     parser.add_argument('--force', action='store_true', help='convert again even if DST/.done matches')
     args = parser.parse_args(argv)
     stamp = repr((args.tile, args.overlap, args.min_visible, sorted(args.val_images)))
-    stamp_file = osp.join(args.dst, '.done')
-    if not args.force and osp.isfile(stamp_file) and open(stamp_file).read() == stamp:
+    if not args.force and is_converted(args.dst, stamp):
         print(f'{args.dst}: up to date')
         return
     coco = convert_deepforest(args.src, args.dst, tile=args.tile, overlap=args.overlap,
@@ -37,8 +37,7 @@ def main(argv=None):
     for split, data in coco.items():
         print(f'{split}: {len(data["images"])} tiles, {len(data["annotations"])} boxes '
               f'from {sorted({image["source"] for image in data["images"]})}')
-    with open(stamp_file, 'w') as f:
-        f.write(stamp)
+    mark_converted(args.dst, stamp)
 
 
 if __name__ == '__main__':

