@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.utils import _pair
 
 from ..layers.validation import check_choice, check_input  # noqa: F401  (backbones import check_choice here)
 from ..layers.validation import check_keywords
@@ -166,18 +167,23 @@ class StagedBackbone(BackboneArguments, BaseModule):
         The strided conv takes ``first_dilation`` (the dilation before this stage) and every later conv
         ``dilation``, which keeps the receptive field of the published network. Families whose blocks
         downsample by other means (pooling, patches) override this; those that dilate only some of the
-        convs override :meth:`dilated_convs`.
+        convs override :meth:`dilated_convs`, those with their own conv layers :meth:`dilate_conv`.
         """
         seen_stride = False
         for module in self.dilated_convs(stage):
-            if module.stride != (1, 1):
-                module.stride = (1, 1)
+            if _pair(module.stride) != (1, 1):
                 current, seen_stride = first_dilation, True
             else:
                 current = dilation if seen_stride else first_dilation
-            if max(module.kernel_size) > 1:
-                module.dilation = (current, current)
-                module.padding = tuple(current * (k - 1) // 2 for k in module.kernel_size)
+            self.dilate_conv(module, current)
+
+    @staticmethod
+    def dilate_conv(conv: nn.Conv2d, dilation: int) -> None:
+        """Drop ``conv``'s stride and, when it is spatial, dilate it with the padding that keeps its size."""
+        conv.stride = (1, 1)
+        if max(conv.kernel_size) > 1:
+            conv.dilation = (dilation, dilation)
+            conv.padding = tuple(dilation * (k - 1) // 2 for k in conv.kernel_size)
 
     def dilated_convs(self, stage: nn.Module) -> List[nn.Conv2d]:
         """The convs of ``stage`` that :meth:`dilate_stage` changes, in order: every strided or spatial one."""

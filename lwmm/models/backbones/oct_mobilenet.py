@@ -6,7 +6,7 @@ import torch.nn as nn
 
 from ...registry import MODELS
 from ..layers.conv_norm_act import ConvNormAct
-from ..layers.octave_conv import OctaveConvModule, dilate_octave_convs, octave_merge
+from ..layers.octave_conv import OctaveConvModule, OctaveDilation, octave_merge
 from ..layers.validation import check_range, check_widen_factor
 from . import mobilenet_v2
 from .base import StagedBackbone
@@ -62,7 +62,7 @@ class OctInvertedResidual(nn.Module):
 
 
 @MODELS.register_module()
-class OctMobileNetV2(StagedBackbone):
+class OctMobileNetV2(OctaveDilation, StagedBackbone):
     """Oct-MobileNetV2 backbone (MobileNetV2 1.0 with alpha 0.375 as published: 3.5M params, 256M MACs).
 
     Paper: Chen et al., "Drop an Octave: Reducing Spatial Redundancy in Convolutional Neural Networks with
@@ -149,9 +149,6 @@ class OctMobileNetV2(StagedBackbone):
             final=lambda in_channels, out: ConvNormAct(in_channels, out, 1, norm_cfg=norm_cfg, act_cfg=act_cfg))
         self.last_channels = self._stage_channels[-1]
         self._init_contract()
-
-    def dilate_stage(self, stage: nn.Module, first_dilation: int, dilation: int) -> None:
-        dilate_octave_convs(stage, first_dilation, dilation)
 
     def stage_output(self, x):
         return octave_merge(x)

@@ -8,7 +8,7 @@ from mmengine.model.weight_init import constant_init
 
 from ...registry import MODELS
 from ..layers.conv_norm_act import ConvNormAct
-from ..layers.octave_conv import (OctaveConvModule, dilate_octave_convs, octave_add, octave_map,
+from ..layers.octave_conv import (OctaveConvModule, OctaveDilation, octave_add, octave_map,
                                   octave_merge, octave_parts)
 from ..layers.validation import check_int
 from .base import StagedBackbone
@@ -64,7 +64,7 @@ class OctBottleneck(nn.Module):
 
 
 @MODELS.register_module()
-class OctResNet(StagedBackbone):
+class OctResNet(OctaveDilation, StagedBackbone):
     """Oct-ResNet backbone: ResNet-v1 bottlenecks whose convolutions are octave convolutions.
 
     Paper: Chen et al., "Drop an Octave: Reducing Spatial Redundancy in Convolutional Neural Networks with
@@ -183,9 +183,6 @@ class OctResNet(StagedBackbone):
     @property
     def stage_channels(self):
         return tuple(width * OctBottleneck.expansion for width in self.base_widths)
-
-    def dilate_stage(self, stage: nn.Module, first_dilation: int, dilation: int) -> None:
-        dilate_octave_convs(stage, first_dilation, dilation)
 
     def forward_stage(self, stage: nn.Sequential, x):
         for block in stage:

@@ -20,7 +20,7 @@ Conventions shared by every module in this file:
   official code's rule).
 """
 import math
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -432,18 +432,14 @@ def set_merge_paths(module: nn.Module, merge: bool) -> int:
     return len(convs)
 
 
-def dilate_octave_convs(module: nn.Module, first_dilation: int, dilation: int) -> None:
-    """Replace the stride of the :class:`OctaveConv2d` layers in ``module`` by dilation.
+class OctaveDilation:
+    """For backbones built of :class:`OctaveConv2d`: ``StagedBackbone.dilate_stage``'s stride-to-dilation rule
+    applied to whole octave layers (all their paths at once), not to the paths' convs one by one."""
 
-    The strided layer takes ``first_dilation`` and every later spatial layer ``dilation`` (the rule of
-    ``StagedBackbone.dilate_stage``, for networks whose convolutions are octave layers).
-    """
-    seen_stride = False
-    for conv in module.modules():
-        if not isinstance(conv, OctaveConv2d):
-            continue
-        if conv.stride != 1:
-            seen_stride = True
-            conv.set_dilation(first_dilation)
-        elif conv.kernel_size > 1:
-            conv.set_dilation(dilation if seen_stride else first_dilation)
+    def dilated_convs(self, stage: nn.Module) -> List['OctaveConv2d']:
+        return [conv for conv in stage.modules()
+                if isinstance(conv, OctaveConv2d) and (conv.stride != 1 or conv.kernel_size > 1)]
+
+    @staticmethod
+    def dilate_conv(conv: 'OctaveConv2d', dilation: int) -> None:
+        conv.set_dilation(dilation)
