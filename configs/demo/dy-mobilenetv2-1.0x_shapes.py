@@ -5,6 +5,7 @@
 # Measured here: 50 % top-1, training loss 1.00 at the end: it still underfits (open, docs/demos.md).
 # Diagnosed, not fixed: with by_epoch=True and anneal_length=1 the temperature steps 30 -> 1 at epoch 2 (no anneal),
 # and AdamW grows the attention logits ~12x in 50 iterations at any tau; tau 1 throughout did not fit either.
+# Lead: K kernels started as copies of one reached 79 % at tau 1 (one plain-loop run; docs/demos.md).
 _base_ = ['../cls/dy-mobilenetv2-1.0x_in1k.py', '../_base_/shapes_cls.py']
 model = dict(head=dict(num_classes=4, topk=(1, ), dropout_rate=0.0))
 data_preprocessor = dict(num_classes=4)
