@@ -34,22 +34,35 @@ def _few_threads():
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
-@pytest.fixture(autouse=True)
-def _restore_default_scope():
-    """Each test ends with mmengine's default scope as it began: a Runner, ``init_default_scope`` or
-    ``DefaultScope.get_instance`` makes its scope the process's current one (the last entry of
-    ``DefaultScope._instance_dict``), which would otherwise decide how unscoped types build in later tests.
-    Looked up in sys.modules, not imported: until a test imports mmengine there is no scope to restore."""
-    def instances():
-        module = sys.modules.get('mmengine.registry.default_scope')
-        return None if module is None else module.DefaultScope._instance_dict
+def _default_scopes():
+    """mmengine's DefaultScope instances (the last one is the current scope), or None before mmengine is imported:
+    looked up in sys.modules, not imported."""
+    module = sys.modules.get('mmengine.registry.default_scope')
+    return None if module is None else module.DefaultScope._instance_dict
 
-    saved = dict(instances() or {})
+
+def _scopes_restored():
+    saved = dict(_default_scopes() or {})
     yield
-    current = instances()
+    current = _default_scopes()
     if current is not None:
         current.clear()
         current.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """Each test ends with mmengine's default scope as it began: a Runner, ``init_default_scope`` or
+    ``DefaultScope.get_instance`` makes its scope the process's current one, which would otherwise decide how
+    unscoped types build in later tests."""
+    yield from _scopes_restored()
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _restore_default_scope_per_module():
+    """The same at module boundaries, for module-scoped fixtures: they are set up before a test's own snapshot
+    (test_checkpoint_safety.py's toy Runners left 'mmengine' current for every later module)."""
+    yield from _scopes_restored()
 
 
 #: ``timm://<model>[.<tag>]`` as configs name it
