@@ -192,3 +192,20 @@ def fix_attention():
     yield fix
     for handle in handles:
         handle.remove()
+
+
+@pytest.fixture(scope='session')
+def spread_dynamic_kernels():
+    """``spread(model, seed=0)``: every ``DynamicConv2d`` of ``model`` with its K kernels drawn apart
+    (``draw_kernels_apart``, its own generator: the global RNG and a test's later inputs are unchanged).
+
+    A built dynamic conv starts its K kernels as copies of one, so it computes a static conv at any attention:
+    a test that compares two computations of a freshly built layer or DY network (export, folding, batched
+    against per sample, ...) could not see the attention or its per-sample mixing go wrong."""
+    import torch
+    from lwmm.models.layers.dynamic_conv import draw_kernels_apart
+
+    def spread(model, seed=0):
+        return draw_kernels_apart(model, torch.Generator().manual_seed(seed))
+
+    return spread

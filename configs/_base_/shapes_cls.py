@@ -6,8 +6,8 @@
 # crops) left the families underfitting 250-375 iterations (GhostNetV2: train loss 1.00, 52 % top-1; others
 # 30-54 %) where a six-layer CNN reached 92 %. AdamW at 4e-3 with plain cross-entropy, no dropout and flips as
 # the only augmentation fits most of them in 375 iterations on 2000 images (GhostNet 96 %, GhostNetV2 98 %,
-# Oct-MobileNetV2 88 %, Oct-ResNet-50 98 %; DY-MobileNetV2 50 %, open: docs/demos.md has the runs), so the demos run 3 epochs of
-# the 2000 training images lwmm/datasets/shapes.py writes.
+# Oct-ResNet-50 98 %; docs/demos.md has the runs), so the demos run 3 epochs of the 2000 training images
+# lwmm/datasets/shapes.py writes. The MobileNetV2-based demos run 6 (their configs say why).
 _base_ = ['./datasets/shapes.py']
 shapes_cls_max_epochs = 3
 shapes_cls_train_cfg = dict(by_epoch=True, max_epochs=shapes_cls_max_epochs, val_interval=shapes_cls_max_epochs)

@@ -12,4 +12,5 @@ train_cfg = _base_.shapes_cls_train_cfg
 auto_scale_lr = _base_.shapes_cls_auto_scale_lr
 optim_wrapper = _base_.shapes_cls_optim_wrapper
 param_scheduler = _base_.shapes_cls_param_scheduler
-custom_hooks = [dict(type='lwmm.DynamicConvTemperatureHook', start=30, end=1, anneal_length=1, by_epoch=True)]
+# per iteration: by_epoch=True with anneal_length=1 would hold 30 through epoch 1 and step to 1 at epoch 2
+custom_hooks = [dict(type='lwmm.DynamicConvTemperatureHook', start=30, end=1, anneal_length=125, by_epoch=False)]

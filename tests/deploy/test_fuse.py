@@ -88,10 +88,11 @@ def _all_stages(cfg: dict) -> dict:
 
 
 @pytest.mark.parametrize('name', list(BACKBONES))
-def test_backbone_fused_equals_unfused(name):
+def test_backbone_fused_equals_unfused(spread_dynamic_kernels, name):
     cfg, size = BACKBONES[name]
     torch.manual_seed(0)
-    model = MODELS.build(_all_stages(cfg))
+    # K distinct kernels in the DY networks: as built they are copies, and a fold that merged them would not show
+    model = spread_dynamic_kernels(MODELS.build(_all_stages(cfg)))
     x = torch.randn(2, 3, size, size)
     assert_fused_equal(model, x)
 
@@ -113,9 +114,10 @@ def test_octave_conv_module_fold(alpha_in, alpha_out, stride, groups, size, bias
 
 
 @pytest.mark.parametrize('groups,bias,temperature', [(1, True, 1.0), (1, False, 30.0), (8, True, 4.0)])
-def test_dynamic_conv_fold_scales_every_kernel(groups, bias, temperature):
+def test_dynamic_conv_fold_scales_every_kernel(spread_dynamic_kernels, groups, bias, temperature):
     torch.manual_seed(0)
-    conv = DynamicConv2d(8, 16, 3, padding=1, groups=groups, bias=bias, temperature=temperature)
+    # K distinct kernels: as built they are copies, and a fold that merged them would not show
+    conv = spread_dynamic_kernels(DynamicConv2d(8, 16, 3, padding=1, groups=groups, bias=bias, temperature=temperature))
     model = nn.Sequential(conv, nn.BatchNorm2d(16))
     fused = assert_fused_equal(model, torch.randn(3, 8, 9, 9))
     assert isinstance(fused[1], nn.Identity)

@@ -46,9 +46,10 @@ def assert_close(want: torch.Tensor, have: np.ndarray):
     (dict(type='lwmm.OctResNet', depth=26, alpha=0.5, out_indices=(0, 3)), 50),  # odd: L->H crop
     (dict(type='lwmm.DYResNet', depth=10, out_indices=(1, 3)), 32),
 ])
-def test_backbone_family_exports_with_dynamic_batch(tmp_path, cfg, size):
+def test_backbone_family_exports_with_dynamic_batch(tmp_path, spread_dynamic_kernels, cfg, size):
     torch.manual_seed(0)
-    model = switch_to_deploy(Concat(randomize_norms(MODELS.build(cfg))))
+    # K distinct kernels: as built they are copies, and the attention would not matter
+    model = switch_to_deploy(Concat(randomize_norms(spread_dynamic_kernels(MODELS.build(cfg)))))
     path = export_onnx(model, torch.randn(2, 3, size, size), str(tmp_path / 'model.onnx'))
     # the graph exported at batch 2 runs at batch 1 and 3 (export_onnx checked 2 and 3)
     x = torch.randn(1, 3, size, size)
@@ -70,9 +71,10 @@ DYNAMIC_CONVS = [
 
 
 @pytest.mark.parametrize('kwargs,size', DYNAMIC_CONVS)
-def test_per_sample_form_equals_the_grouped_conv(kwargs, size):
+def test_per_sample_form_equals_the_grouped_conv(spread_dynamic_kernels, kwargs, size):
     torch.manual_seed(0)
-    conv = DynamicConv2d(**kwargs, temperature=3.0).eval()
+    # K distinct kernels: as built they are copies, and the attention would not matter
+    conv = spread_dynamic_kernels(DynamicConv2d(**kwargs, temperature=3.0).eval())
     x = torch.randn(3, kwargs['in_channels'], size, size)
     with torch.no_grad():
         expected = conv(x)
@@ -85,11 +87,12 @@ def test_per_sample_form_equals_the_grouped_conv(kwargs, size):
 
 
 @pytest.mark.parametrize('kwargs,size', DYNAMIC_CONVS)
-def test_exported_dynamic_conv_runs_at_any_batch_as_the_forward(tmp_path, kwargs, size):
+def test_exported_dynamic_conv_runs_at_any_batch_as_the_forward(tmp_path, spread_dynamic_kernels, kwargs, size):
     """The one export form, in ONNX Runtime, against the layer's eager forward (1e-5): exported at batch 2,
     run at batch 1 and 5, each sample with its own attention."""
     torch.manual_seed(0)
-    conv = DynamicConv2d(**kwargs, temperature=0.5).eval()
+    # K distinct kernels: as built they are copies, and the attention would not matter
+    conv = spread_dynamic_kernels(DynamicConv2d(**kwargs, temperature=0.5).eval())
     path = export_onnx(conv, torch.randn(2, kwargs['in_channels'], size, size), str(tmp_path / 'conv.onnx'))
     for batch in (1, 5):
         x = torch.randn(batch, kwargs['in_channels'], size, size)
@@ -103,7 +106,7 @@ def test_exported_dynamic_conv_runs_at_any_batch_as_the_forward(tmp_path, kwargs
     assert (attention - attention[:1]).abs().max() > 1e-3  # the samples do get different kernels
 
 
-def test_dynamic_inverted_residuals_export_with_dynamic_batch(tmp_path):
+def test_dynamic_inverted_residuals_export_with_dynamic_batch(tmp_path, spread_dynamic_kernels):
     """DY-MobileNet's blocks (dynamic 1x1, 3x3 and 5x5 depthwise, stride 2, static SE) in the per-sample
     form; the whole DY-MobileNetV2 is exported (static batch) by the tool test."""
     from mmcv.cnn import ConvModule
@@ -116,7 +119,8 @@ def test_dynamic_inverted_residuals_export_with_dynamic_batch(tmp_path):
         InvertedResidual(24, 24, stride=1, expand_ratio=3, kernel_size=5, se_channels=8))
     convert_to_dynamic(blocks, rule=dict(skip_first=1, exclude=[r'\.se\.']))
     assert len(blocks.dynamic_conv_names) == 6  # expand, depthwise, project of both blocks
-    model = switch_to_deploy(randomize_norms(blocks))
+    # K distinct kernels: as built they are copies, and the attention would not matter
+    model = switch_to_deploy(randomize_norms(spread_dynamic_kernels(blocks)))
     path = export_onnx(model, torch.randn(2, 3, 33, 33), str(tmp_path / 'dy.onnx'))
     x = torch.randn(1, 3, 33, 33)
     with torch.no_grad():

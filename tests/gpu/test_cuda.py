@@ -31,9 +31,10 @@ def build(cfg):
 
 
 @pytest.mark.parametrize('name', sorted(BACKBONES))
-def test_backbone_on_cuda_equals_cpu(name):
+def test_backbone_on_cuda_equals_cpu(spread_dynamic_kernels, name):
     torch.manual_seed(0)
-    model = build(BACKBONES[name]).eval()
+    # K distinct kernels in the DY networks: as built they are copies, and the attention would not matter
+    model = spread_dynamic_kernels(build(BACKBONES[name])).eval()
     x = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
         expected = model(x)
@@ -42,12 +43,13 @@ def test_backbone_on_cuda_equals_cpu(name):
         torch.testing.assert_close(a.cpu(), e, rtol=1e-3, atol=1e-3)
 
 
-def test_dynamic_and_octave_layers_forward_and_backward_on_cuda_equal_cpu():
+def test_dynamic_and_octave_layers_forward_and_backward_on_cuda_equal_cpu(spread_dynamic_kernels):
     from lwmm.models.layers.dynamic_conv import DynamicConv2d
     from lwmm.models.layers.octave_conv import OctaveConv2d
     torch.manual_seed(0)
-    cases = [(DynamicConv2d(32, 64, 3, padding=1, groups=2), torch.randn(3, 32, 17, 15)),
-             (DynamicConv2d(32, 32, 3, padding=1, groups=32), torch.randn(1, 32, 9, 9)),
+    # K distinct kernels: as built they are copies, and the attention (and its gradients) would not matter
+    cases = [(spread_dynamic_kernels(DynamicConv2d(32, 64, 3, padding=1, groups=2)), torch.randn(3, 32, 17, 15)),
+             (spread_dynamic_kernels(DynamicConv2d(32, 32, 3, padding=1, groups=32)), torch.randn(1, 32, 9, 9)),
              (OctaveConv2d(32, 64, 3, alpha_in=0.5, alpha_out=0.5, stride=2),
               (torch.randn(2, 16, 17, 15), torch.randn(2, 16, 9, 8)))]
     for layer, x in cases:

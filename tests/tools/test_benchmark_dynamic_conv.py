@@ -86,11 +86,12 @@ def test_batch1_forms_agree_and_are_tabled(tool, monkeypatch, capsys):
         tool.batch1_forms(1, 1, time.perf_counter)
 
 
-def test_onnx_forms_time_the_export_forms(tool, monkeypatch, capsys):
+def test_onnx_forms_time_the_export_forms(tool, monkeypatch, capsys, spread_dynamic_kernels):
     """--onnx exports the network with a dynamic batch once and with a fixed batch per batch size (export_onnx
     checks each against PyTorch) and tables eager, dynamic-batch and fixed-batch times."""
     from torch import nn
     tiny = nn.Sequential(tool.DynamicConv2d(3, 4, 3, stride=8, padding=1), nn.AdaptiveAvgPool2d(1)).eval()
+    spread_dynamic_kernels(tiny)  # K distinct kernels: as built they are copies, and the attention would not matter
     monkeypatch.setattr(tool, 'network_pair', lambda: (None, tiny))
     monkeypatch.setattr(sys, 'argv', ['benchmark_dynamic_conv.py', '--no-layers', '--no-networks', '--onnx',
                                       '--batch-sizes', '1', '3', '--repeats', '2', '--warmup', '1'])

@@ -27,9 +27,9 @@ def _config(name):
 
 
 @pytest.fixture(scope='module')
-def checkpoints(tool, tmp_path_factory):
+def checkpoints(tool, tmp_path_factory, spread_dynamic_kernels):
     """``get(config) -> (checkpoint path, unfused model)``: the config's model with randomised BN
-    statistics, saved once per config and module."""
+    statistics (and distinct dynamic kernels), saved once per config and module."""
     from lwmm.deploy import randomize_norms
     folder = tmp_path_factory.mktemp('checkpoints')
     cache = {}
@@ -38,6 +38,8 @@ def checkpoints(tool, tmp_path_factory):
         if config not in cache:
             _, model = tool.build_model(_config(config))
             torch.manual_seed(0)
+            # K distinct kernels in the DY models: as built they are copies, and the attention would not matter
+            spread_dynamic_kernels(model)
             randomize_norms(model)
             path = str(folder / f'{config}.pth')
             torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)

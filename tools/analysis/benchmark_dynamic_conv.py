@@ -44,7 +44,7 @@ from lwmm.analysis import count_complexity
 from lwmm.analysis.config_models import build_model_from_config, load_config
 from lwmm.analysis.timing import get_clock, time_interleaved
 from lwmm.deploy.tasks import ClassifierLogits
-from lwmm.models.layers.dynamic_conv import DynamicConv2d
+from lwmm.models.layers.dynamic_conv import DynamicConv2d, draw_kernels_apart
 
 #: (name, in, out, kernel, stride, groups, input size)
 LAYERS = [
@@ -220,6 +220,7 @@ def batch1_forms(warmup: int, repeats: int, clock) -> list:
     cases.append(('DY-MobileNetV2 x1.0 (classifier)', network_pair()[1], (1, 3, 224, 224)))
     rows = []
     for name, model, shape in cases:
+        draw_kernels_apart(model)  # built kernels are copies: a form that ignored the attention would agree
         models = [with_form(model, form) for form in BATCH1_FORMS.values()]
         inputs = torch.randn(shape)
         with torch.inference_mode():

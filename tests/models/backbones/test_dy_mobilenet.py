@@ -161,9 +161,10 @@ def test_frozen_stages_and_norm_eval(key):
     assert all(not m.training for m in model.modules() if isinstance(m, _BatchNorm))
 
 
-def test_with_cp_matches_and_trains(models):
+def test_with_cp_matches_and_trains(models, spread_dynamic_kernels):
     torch.manual_seed(0)
-    plain = DYMobileNetV2(widen_factor=0.35)
+    # K distinct kernels: as built they are copies, and the attention would not matter
+    plain = spread_dynamic_kernels(DYMobileNetV2(widen_factor=0.35))
     checkpointed = DYMobileNetV2(widen_factor=0.35, with_cp=True)
     checkpointed.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 32, 32, requires_grad=True)
@@ -223,15 +224,17 @@ def test_wrapper_keeps_the_wrapped_contract():
 
 
 @pytest.mark.parametrize('cls, kwargs', [(DYMobileNetV2, dict(widen_factor=0.35)), (DYMobileNetV3, dict(arch='small'))])
-def test_compiles_to_one_graph(cls, kwargs):
+def test_compiles_to_one_graph(spread_dynamic_kernels, cls, kwargs):
     """torch.compile captures a whole DY backbone in one graph (no graph break in any dynamic conv)."""
     import torch._dynamo
     torch.manual_seed(0)
-    model = cls(out_indices=(2, 4), **kwargs).eval()
+    # K distinct kernels: as built they are copies, and the attention would not matter
+    model = spread_dynamic_kernels(cls(out_indices=(2, 4), **kwargs)).eval()
     x = torch.randn(1, 3, 64, 64)
     torch._dynamo.reset()
     compiled = torch.compile(model, backend='eager', fullgraph=True)
     with torch.inference_mode():
         for got, expected in zip(compiled(x), model(x)):
-            torch.testing.assert_close(got, expected)
+            # relative to the output: a fresh network's deep features are tiny (about 1e-13 at stage 4)
+            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5 * expected.abs().max().item())
     torch._dynamo.reset()

@@ -33,9 +33,10 @@ def _dynamic_names(model):
 
 
 @pytest.fixture(scope='module')
-def resnet10():
+def resnet10(spread_dynamic_kernels):
     torch.manual_seed(0)
-    return DYResNet(depth=10, out_indices=(0, 1, 2, 3))
+    # K distinct kernels: as built they are copies, and the per-sample attention would not matter
+    return spread_dynamic_kernels(DYResNet(depth=10, out_indices=(0, 1, 2, 3)))
 
 
 @pytest.mark.parametrize('depth', [18, 10])

@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from lwmm.analysis import count_complexity
-from lwmm.models.layers.dynamic_conv import ConversionRule, DynamicConv2d, convert_to_dynamic
+from lwmm.models.layers.dynamic_conv import ConversionRule, DynamicConv2d, convert_to_dynamic, draw_kernels_apart
 from lwmm.registry import MODELS
 
 
@@ -34,18 +34,18 @@ def test_k1_equals_conv2d():
 
 @pytest.mark.parametrize('groups', [1, 2, 8])
 @pytest.mark.parametrize('k', [0, 3])
-def test_one_hot_attention_selects_a_kernel(fix_attention, groups, k):
+def test_one_hot_attention_selects_a_kernel(fix_attention, spread_dynamic_kernels, groups, k):
     torch.manual_seed(0)
-    dynamic = DynamicConv2d(8, 16, 3, padding=2, dilation=2, groups=groups, K=4)
+    dynamic = spread_dynamic_kernels(DynamicConv2d(8, 16, 3, padding=2, dilation=2, groups=groups, K=4))
     fix_attention(dynamic.attention, _one_hot(k, 4))
     x = torch.randn(2, 8, 10, 10)
     expected = F.conv2d(x, dynamic.weight[k], dynamic.bias[k], padding=2, dilation=2, groups=groups)
     torch.testing.assert_close(dynamic(x), expected, atol=1e-5, rtol=1e-5)
 
 
-def test_output_is_conv_with_attention_weighted_kernel():
+def test_output_is_conv_with_attention_weighted_kernel(spread_dynamic_kernels):
     torch.manual_seed(0)
-    dynamic = DynamicConv2d(6, 10, 3, padding=1, K=3, temperature=2.0)
+    dynamic = spread_dynamic_kernels(DynamicConv2d(6, 10, 3, padding=1, K=3, temperature=2.0))
     x = torch.randn(1, 6, 7, 7)
     attention = dynamic.attention(x)
     assert attention.shape == (1, 3)
@@ -56,9 +56,10 @@ def test_output_is_conv_with_attention_weighted_kernel():
 
 
 @pytest.mark.parametrize('groups', [1, 4])
-def test_batch_equals_samples_one_by_one(groups):
+def test_batch_equals_samples_one_by_one(spread_dynamic_kernels, groups):
     torch.manual_seed(0)
-    dynamic = DynamicConv2d(8, 12, 3, stride=2, padding=1, groups=groups, K=4, temperature=0.5)
+    # kernels set apart: built as copies, they make the output blind to the attention
+    dynamic = spread_dynamic_kernels(DynamicConv2d(8, 12, 3, stride=2, padding=1, groups=groups, K=4, temperature=0.5))
     x = torch.randn(5, 8, 13, 12)
     batched = dynamic(x)
     single = torch.cat([dynamic(sample[None]) for sample in x])
@@ -78,15 +79,28 @@ def test_depthwise_kernels_have_one_input_channel():
     assert grouped(torch.randn(3, 16, 6, 6)).shape == (3, 24, 4, 4)
 
 
-def test_kernels_initialised_independently():
+def test_kernels_start_as_copies_of_one_conv_kernel():
     torch.manual_seed(0)
     dynamic = DynamicConv2d(16, 16, 3, K=4)
-    flat = dynamic.weight.flatten(1)
-    for i in range(4):
-        for j in range(i + 1, 4):
-            assert not torch.allclose(flat[i], flat[j])
+    for param in (dynamic.weight, dynamic.bias):
+        assert torch.equal(param, param[:1].expand_as(param))
     bound = 1 / (16 * 9)**0.5
-    assert flat.abs().max() <= bound + 1e-6
+    assert dynamic.weight.abs().max() <= bound + 1e-6 and dynamic.weight.std() > bound / 3
+    assert dynamic.bias.abs().max() <= bound + 1e-6 and dynamic.bias.std() > 0
+    # equal kernels: the layer is a static conv at any attention
+    x = torch.randn(3, 16, 7, 7)
+    static = F.conv2d(x, dynamic.weight[0], dynamic.bias[0])
+    assert torch.allclose(dynamic(x), static, atol=1e-5)
+
+
+def test_attention_sets_copied_kernels_apart_in_training():
+    torch.manual_seed(0)
+    dynamic = DynamicConv2d(8, 8, 3, K=4)
+    optimizer = torch.optim.SGD(dynamic.parameters(), lr=0.1)
+    dynamic(torch.randn(4, 8, 6, 6)).square().mean().backward()
+    optimizer.step()
+    flat = dynamic.weight.flatten(1)
+    assert all(not torch.allclose(flat[i], flat[j]) for i in range(4) for j in range(i + 1, 4))
 
 
 def test_temperature_flattens_attention():
@@ -106,7 +120,15 @@ def test_temperature_flattens_attention():
 def test_gradients_reach_kernels_and_attention():
     torch.manual_seed(0)
     dynamic = DynamicConv2d(16, 6, 3, padding=1, K=3)
-    dynamic(torch.randn(2, 16, 6, 6)).square().sum().backward()
+    x = torch.randn(2, 16, 6, 6)
+    # kernels still equal (the initialisation): the output does not depend on the attention yet
+    dynamic(x).square().sum().backward()
+    assert dynamic.weight.grad.abs().sum() > 0
+    assert dynamic.attention.fc1.weight.grad.abs().max() < 1e-5
+    dynamic.zero_grad()
+    with torch.no_grad():
+        dynamic.weight.normal_()
+    dynamic(x).square().sum().backward()
     assert dynamic.weight.grad.abs().sum() > 0
     assert dynamic.attention.fc1.weight.grad.abs().sum() > 0
 
@@ -214,12 +236,12 @@ def _shared_network():
 
 @pytest.mark.parametrize('build', [_shared_layer, _shared_network], ids=['layer', 'DY-MobileNetV2'])
 @pytest.mark.parametrize('grad_mode', [torch.no_grad, torch.inference_mode])
-def test_threads_sharing_a_model_get_their_own_outputs(build, grad_mode):
+def test_threads_sharing_a_model_get_their_own_outputs(spread_dynamic_kernels, build, grad_mode):
     """A threaded server shares one model in eval mode: every thread's batch-1 outputs must be exactly what
     the model gives that input alone. A kernel buffer kept on the layer between calls broke this."""
     torch.manual_seed(0)
     model, shape = build()
-    model.eval()
+    spread_dynamic_kernels(model).eval()
     num_threads, calls = 4, 25
     inputs = [torch.randn(shape) for _ in range(num_threads)]
     with grad_mode():
@@ -242,11 +264,11 @@ def test_threads_sharing_a_model_get_their_own_outputs(build, grad_mode):
     assert wrong == [0] * num_threads, f'wrong outputs per thread (of {calls} calls each): {wrong}'
 
 
-def test_every_grad_mode_gives_the_autograd_result():
+def test_every_grad_mode_gives_the_autograd_result(spread_dynamic_kernels):
     """One forward for every mode: without autograd the outputs are those with autograd, nothing but the
     parameters is in the state dict, and a change of the kernels shows at once (nothing cached)."""
     torch.manual_seed(0)
-    dynamic = DynamicConv2d(8, 12, 3, padding=1, K=4, temperature=0.3)
+    dynamic = spread_dynamic_kernels(DynamicConv2d(8, 12, 3, padding=1, K=4, temperature=0.3))
     x = torch.randn(2, 8, 9, 9)
     expected = [dynamic(sample[None]).detach() for sample in x]
     for mode in (torch.no_grad, torch.inference_mode, torch.no_grad, torch.inference_mode):
@@ -273,10 +295,10 @@ def test_attention_is_the_papers_formula(batch):
     torch.testing.assert_close(attention(x[-1:]), reference[-1:])
 
 
-def test_tracing_records_the_forward():
+def test_tracing_records_the_forward(spread_dynamic_kernels):
     """torch.jit.trace (and so a static-batch ONNX export) records the one forward, at any batch."""
     torch.manual_seed(0)
-    conv = DynamicConv2d(8, 6, 3, padding=1, K=4).eval()
+    conv = spread_dynamic_kernels(DynamicConv2d(8, 6, 3, padding=1, K=4)).eval()
     x = torch.randn(1, 8, 6, 6)
     with torch.no_grad():
         expected = conv(x)
@@ -287,13 +309,14 @@ def test_tracing_records_the_forward():
 
 
 @pytest.mark.parametrize('batch', [1, 3])
-def test_compiles_to_one_graph(batch):
+def test_compiles_to_one_graph(spread_dynamic_kernels, batch):
     """torch.compile captures the layer whole, once (a kernel buffer kept on the layer once made dynamo break
     the graph and recompile on every call, so a compiled DY network ran slower than the eager one)."""
     import torch._dynamo
     torch.manual_seed(0)
     model = nn.Sequential(DynamicConv2d(8, 16, 3, padding=1), nn.ReLU(),
-                          DynamicConv2d(16, 16, 3, padding=1, groups=16)).eval()
+                          DynamicConv2d(16, 16, 3, padding=1, groups=16))
+    spread_dynamic_kernels(model).eval()
     x = torch.randn(batch, 8, 10, 10)
     torch._dynamo.reset()
     torch._dynamo.utils.counters.clear()
@@ -313,3 +336,16 @@ def test_built_by_mmcv_conv_module():
     assert isinstance(module.conv, DynamicConv2d) and module.conv.num_kernels == 2
     assert module.conv.bias is None  # ConvModule drops the bias before a norm layer
     assert module(torch.randn(2, 8, 10, 10)).shape == (2, 16, 5, 5)
+
+
+def test_draw_kernels_apart_redraws_every_dynamic_kernel():
+    model = nn.Sequential(DynamicConv2d(8, 8, 3, K=4), nn.Conv2d(8, 8, 1), DynamicConv2d(8, 8, 1, K=2, bias=False))
+    static = model[1].weight.clone()
+    state = torch.get_rng_state()
+    draw_kernels_apart(model, torch.Generator().manual_seed(0))
+    assert torch.equal(torch.get_rng_state(), state) and torch.equal(model[1].weight, static)
+    for layer, bound in ((model[0], 1 / 72**0.5), (model[2], 1 / 8**0.5)):
+        flat = layer.weight.flatten(1)
+        assert all(not torch.allclose(flat[i], flat[j]) for i in range(len(flat)) for j in range(i + 1, len(flat)))
+        assert flat.abs().max() <= bound and flat.std() > bound / 3
+    assert not torch.allclose(model[0].bias[0], model[0].bias[1])
