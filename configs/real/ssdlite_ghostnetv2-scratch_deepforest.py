@@ -6,7 +6,8 @@ _base_ = ['../det/ssdlite_ghostnetv2-scratch_coco.py', './_base_/deepforest_coco
 # COCO's sizes 59 % of them had no anchor at IoU >= 0.5 (median best IoU 0.44; 29 % and 0.56 with these)
 model = dict(bbox_head=dict(num_classes=1, anchor_generator=dict(min_sizes=[24, 48, 100, 150, 202, 253],
                                                                  max_sizes=[40, 100, 150, 202, 253, 304])))
-optim_wrapper = dict(optimizer=dict(lr=0.05))
+# the shapes detection demo's optimiser: SGD (lr 0.05) stopped 350 iterations mid-descent there (docs/demos.md)
+optim_wrapper = dict(_delete_=True, type='OptimWrapper', optimizer=dict(type='AdamW', lr=0.002, weight_decay=0.05))
 train_dataloader = _base_.deepforest_train_dataloader
 val_dataloader = _base_.deepforest_val_dataloader
 test_dataloader = val_dataloader

@@ -31,10 +31,11 @@ deepforest_val_dataloader = dict(
 deepforest_evaluator = dict(_delete_=True, type='CocoMetric', metric='bbox',
                             ann_file='data/real/deepforest_coco/annotations/instances_val.json')
 # a short CPU schedule from random weights: linear warm-up, then cosine; 41 tiles make 5 iterations an epoch
-deepforest_epochs = 24
+deepforest_epochs = 70  # 350 iterations, as the shapes detection demo (24 epochs left SSDLite at the constant answer)
 deepforest_train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=deepforest_epochs,
                             val_interval=deepforest_epochs)
 deepforest_param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
-    dict(type='CosineAnnealingLR', begin=0, T_max=deepforest_epochs, end=deepforest_epochs, by_epoch=True, eta_min=0)
+    dict(type='CosineAnnealingLR', begin=0, T_max=deepforest_epochs, end=deepforest_epochs, by_epoch=True, eta_min=0,
+         convert_to_iter_based=True)
 ]
