@@ -70,10 +70,10 @@ def test_pascal_voc_dataset_reads_the_labels_back(voc_layout, folder):
 
 
 def test_deeplabv3_overfits_the_voc_photo(voc_layout, tmp_path, monkeypatch):
-    """The config's own short run (80 iterations, batch 2, 256x192 crops, from random weights) learns the
-    photo's large classes: measured once (tools/train.py, docs/real_data.md), mIoU 46.71 over its five classes
-    on the whole 500x375 photo with the void band ignored (background 72.2, diningtable 84.2, person 77.1; the
-    small bottle and the thin, mostly void chairs 0) and pixel accuracy 87.1 %. It proves the whole VOC
+    """The config's own short run (80 iterations, batch 2, 256x192 crops, output stride 8, from random weights)
+    learns the photo's large classes: measured (pytest, 2 threads, docs/real_data.md) mIoU 70.07 over its five
+    classes on the whole 500x375 photo with the void band ignored (background 88.1, bottle 82.0, diningtable
+    90.7, person 89.6; the thin, mostly void chairs 0) and pixel accuracy 94.2 %. It proves the whole VOC
     path trains and evaluates on the real labels (void written as anything but the heads' ignore index 255
     stops the first step; too little learnt fails the bounds, which need the three large classes); that the
     labels are the photo's own indices is checked by the read-back test above."""
