@@ -14,9 +14,7 @@ val_dataloader = test_dataloader = _base_.shapes_cls_val_dataloader
 val_evaluator = test_evaluator = _base_.shapes_cls_evaluator
 auto_scale_lr = _base_.shapes_cls_auto_scale_lr
 optim_wrapper = _base_.shapes_cls_optim_wrapper
-max_epochs = 6
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-param_scheduler = [_base_.shapes_cls_param_scheduler[0],
-                   dict(_base_.shapes_cls_param_scheduler[1], T_max=max_epochs, end=max_epochs)]
+train_cfg = _base_.shapes_cls_long_train_cfg
+param_scheduler = _base_.shapes_cls_long_param_scheduler
 # per iteration: by_epoch=True with anneal_length=1 would hold 30 through epoch 1 and step to 1 at epoch 2
 custom_hooks = [dict(type='lwmm.DynamicConvTemperatureHook', start=30, end=1, anneal_length=125, by_epoch=False)]
