@@ -160,13 +160,20 @@ class MobileViTBlock(nn.Module):
         x = x.reshape(batch, channels, rows, p, cols, p).permute(0, 3, 5, 2, 4, 1)
         return x.reshape(batch * p * p, rows * cols, channels), (rows, cols)
 
-    def fold(self, x: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
-        """Inverse of ``unfold``: ``(B * P, N, d) -> (B, d, H, W)``."""
+    def fold(self, x: torch.Tensor, grid: Tuple[int, int], channels_last: bool = False) -> torch.Tensor:
+        """Inverse of ``unfold``: ``(B * P, N, d) -> (B, d, H, W)``, in ``channels_last`` memory if asked.
+
+        Writing the fold straight into the layout the next conv reads makes it one copy; a contiguous
+        result in a channels_last network would be copied again by that conv (forward and backward).
+        """
         p = self.patch_size
         rows, cols = grid
         channels = x.shape[-1]
-        x = x.reshape(-1, p, p, rows, cols, channels).permute(0, 5, 3, 1, 4, 2)
-        return x.reshape(-1, channels, rows * p, cols * p)
+        x = x.reshape(-1, p, p, rows, cols, channels)
+        if channels_last:
+            x = x.permute(0, 3, 1, 4, 2, 5).reshape(-1, rows * p, cols * p, channels)
+            return x.permute(0, 3, 1, 2)
+        return x.permute(0, 5, 3, 1, 4, 2).reshape(-1, channels, rows * p, cols * p)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input('MobileViTBlock', x, self.in_channels)
@@ -179,9 +186,10 @@ class MobileViTBlock(nn.Module):
         resized = size != (height, width)
         if resized:
             x = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
+        channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
         tokens, grid = self.unfold(x)
         tokens = self.norm(self.transformer(tokens))
-        x = self.fold(tokens, grid)
+        x = self.fold(tokens, grid, channels_last)
         if resized:
             x = F.interpolate(x, size=(height, width), mode='bilinear', align_corners=False)
 

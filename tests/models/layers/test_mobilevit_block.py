@@ -70,6 +70,24 @@ def test_unfold_groups_pixels_by_position_in_patch():
     assert torch.equal(block.fold(tokens, grid), x)
 
 
+def test_fold_writes_channels_last_for_a_channels_last_input():
+    """In a channels_last network the fold lands in NHWC memory (one copy), with the same values."""
+    block = MobileViTBlock(4, 8, 16, num_layers=1, patch_size=2)
+    x = torch.randn(2, 8, 4, 6)
+    tokens, grid = block.unfold(x.contiguous(memory_format=torch.channels_last))
+    folded = block.fold(tokens, grid, channels_last=True)
+    assert folded.is_contiguous(memory_format=torch.channels_last) and not folded.is_contiguous()
+    assert torch.equal(folded, x)
+    assert block.fold(tokens, grid).is_contiguous()
+
+    seen = []
+    block.conv_out.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    block(torch.randn(2, 4, 8, 12).contiguous(memory_format=torch.channels_last))
+    block(torch.randn(2, 4, 8, 12))
+    assert seen[0].is_contiguous(memory_format=torch.channels_last) and not seen[0].is_contiguous()
+    assert seen[1].is_contiguous()
+
+
 def test_attention_runs_across_patches_per_position():
     """Changing one pixel changes the global representation only at the same position of other patches."""
     torch.manual_seed(0)
