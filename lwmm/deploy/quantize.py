@@ -110,11 +110,16 @@ def preprocessed_images(cfg, data_preprocessor, paths: Sequence[str], size: Tupl
 
 
 class CalibrationReader:
-    """ONNX Runtime's ``CalibrationDataReader`` protocol over a list of input arrays (one per image)."""
+    """ONNX Runtime's ``CalibrationDataReader`` protocol over input arrays (one per image), fed in batches of
+    ``batch`` images: a graph exported with a fixed batch takes no other (the remainder is dropped)."""
 
-    def __init__(self, input_name: str, arrays: Iterable[np.ndarray]):
+    def __init__(self, input_name: str, arrays: Iterable[np.ndarray], batch: int = 1):
         self.input_name = input_name
-        self.arrays = list(arrays)
+        images = list(arrays)
+        if batch < 1 or len(images) < batch:
+            raise ValueError(f'the graph takes batches of {batch} images and calibration has {len(images)}: '
+                             f'raise --calib-num to at least {batch} (and add images to --calib if needed).')
+        self.arrays = [np.concatenate(images[i:i + batch]) for i in range(0, len(images) - batch + 1, batch)]
         self._next = iter(self.arrays)
 
     def get_next(self) -> Optional[Dict[str, np.ndarray]]:

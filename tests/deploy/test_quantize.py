@@ -164,6 +164,22 @@ def write_images(folder, n, size=40):
     return str(folder)
 
 
+def test_calibration_reader_feeds_the_graph_batch(tmp_path):
+    """A graph exported with a fixed batch of 4 is calibrated with batches of 4 (ORT refuses any other)."""
+    x = images(10, size=16)
+    reader = CalibrationReader('input', list(x), batch=4)
+    assert len(reader) == 2 and all(a.shape == (4, 3, 16, 16) for a in reader.arrays)
+    assert np.array_equal(reader.get_next()['input'], np.concatenate(list(x[:4])))
+    with pytest.raises(ValueError, match='--calib-num to at least 32'):
+        CalibrationReader('input', list(x), batch=32)
+
+    model = switch_to_deploy(TinyClassifier().eval())
+    fp32, int8 = str(tmp_path / 'static.onnx'), str(tmp_path / 'static.int8.onnx')
+    export_onnx(model, torch.randn(4, 3, 16, 16), fp32, dynamic_batch=False)
+    quantize_onnx(fp32, int8, CalibrationReader('input', list(x), batch=4))
+    assert run(int8, x[:4, 0]).shape[0] == 4
+
+
 def test_calibration_images(tmp_path):
     root = write_images(tmp_path / 'calib' / 'a', 6)
     write_images(tmp_path / 'calib' / 'b', 4)

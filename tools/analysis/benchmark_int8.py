@@ -53,6 +53,9 @@ def main(argv=None):
         raise SystemExit('give CONFIG[,CHECKPOINT] ... and --calib DIR (or --summarize JSON ...)')
     if args.static_batch and len(args.batches) != 1:
         raise SystemExit(f'--static-batch fixes the graph to one batch size; --batches {args.batches} has several.')
+    if args.static_batch and args.evaluate and args.batches[0] != 1:
+        raise SystemExit(f'--evaluate on a --static-batch graph needs --batches 1 (a split rarely divides into '
+                         f'batches of {args.batches[0]}); time batch {args.batches[0]} in a second run without --evaluate.')
     import export_onnx
 
     from lwmm.analysis.int8 import evaluate, latency, onnx_runner
@@ -79,7 +82,8 @@ def main(argv=None):
             wrapper = switch_to_deploy(wrap_for_export(model, tuple(args.shape)).eval())
             from lwmm.deploy.quantize import calibration_images
             reader = CalibrationReader('input', preprocessed_images(
-                cfg, model.data_preprocessor, calibration_images(args.calib, args.calib_num), tuple(args.shape)))
+                cfg, model.data_preprocessor, calibration_images(args.calib, args.calib_num), tuple(args.shape)),
+                batch=args.batches[0] if args.static_batch else 1)
             paths['int8-all-ops'] = osp.join(args.work_dir, 'graphs', f'{name}.int8-all-ops.onnx')
             quantize_onnx(out, paths['int8-all-ops'], reader, dynamic_scopes=module_scopes(wrapper, DynamicConv2d),
                           keep_float=False)

@@ -194,12 +194,13 @@ def quantize(args, cfg, model, wrapper, calibration: List[str]) -> dict:
                                       quantized_ops)
     from lwmm.models.layers.dynamic_conv import DynamicConv2d
     reader = CalibrationReader('input', preprocessed_images(cfg, model.data_preprocessor, calibration,
-                                                            tuple(args.shape)))
+                                                            tuple(args.shape)),
+                               batch=args.batch if args.static_batch else 1)
     out = int8_path(args.out)
     report = quantize_onnx(args.out, out, reader, dynamic_scopes=module_scopes(wrapper, DynamicConv2d),
                            keep_float=not args.int8_all_ops)
     kept = ', '.join(f'{len(v)} {k.replace("_", " ")}' for k, v in report['float_nodes'].items() if v)
-    print(f'int8: {out} calibrated on {len(reader)} images of {args.calib}; '
+    print(f'int8: {out} calibrated on {len(reader)} batches of {len(reader.arrays[0])} images of {args.calib}; '
           f'float nodes kept: {kept or "none"}; convs quantized: {report["quantized_ops"].get("Conv", 0)}')
     sessions = [ort.InferenceSession(path, providers=['CPUExecutionProvider']) for path in (args.out, out)]
     arrays = reader.arrays[:8]
