@@ -63,6 +63,9 @@ class MobileViT(StagedBackbone):
             paper's ImageNet recipe).
         attn_drop_rate, ffn_drop_rate (float): Attention and inner FFN dropout.
         norm_cfg, act_cfg (dict): Norm and activation of the conv layers.
+        zero_init_residual (bool): Start the last norm of each residual MV2 block at zero, so the block
+            starts as identity (timm's ``zero_init_last``; the paper's reference code starts it at one).
+            Helps short runs from random weights leave the chance level (docs/demos.md).
         norm_eval, with_cp, init_cfg: see ``StagedBackbone``.
 
     Shape:
@@ -105,12 +108,14 @@ class MobileViT(StagedBackbone):
                  act_cfg: dict = dict(type='SiLU'),
                  norm_eval: bool = False,
                  with_cp: bool = False,
+                 zero_init_residual: bool = False,
                  init_cfg=[
                      dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
                      dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
                      dict(type='Constant', layer=['_BatchNorm', 'LayerNorm'], val=1, bias=0),
                  ]):
         super().__init__(out_indices, frozen_stages, norm_eval, with_cp, out_stride, init_cfg)
+        self.zero_init_residual = zero_init_residual
         if isinstance(arch, str):
             check_choice('MobileViT', 'arch', arch, self.arch_settings)
             arch = self.arch_settings[arch]
@@ -187,3 +192,11 @@ class MobileViT(StagedBackbone):
         and the MobileViT block's local conv; fusion conv and patch size are unchanged."""
         return [block.depthwise.conv if isinstance(block, InvertedResidual) else block.conv_local.conv
                 for block in stage if isinstance(block, (InvertedResidual, MobileViTBlock))]
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.zero_init_residual and not (isinstance(self.init_cfg, dict)
+                                            and self.init_cfg.get('type') == 'Pretrained'):
+            for block in self.modules():
+                if isinstance(block, InvertedResidual) and block.use_shortcut:
+                    nn.init.zeros_(block.project.norm.weight)

@@ -136,6 +136,25 @@ def test_init_weights_runs():
     assert model.stages[2][1].norm.weight.eq(1).all()
 
 
+def test_zero_init_residual_starts_residual_mv2_blocks_as_identity():
+    """timm's zero_init_last: exactly the residual MV2 blocks' last norm starts at zero; off by default."""
+    torch.manual_seed(0)
+    model = MobileViT(arch='xx_small', zero_init_residual=True)
+    model.init_weights()
+    zeros = {n for n, p in model.named_parameters() if p.dim() == 1 and n.endswith('weight') and not p.any()}
+    assert zeros == {'stages.0.1.project.bn.weight', 'stages.1.1.project.bn.weight', 'stages.1.2.project.bn.weight'}
+    timm_zeros = {n for n, p in timm.create_model('mobilevit_xxs').named_parameters()
+                  if p.dim() == 1 and n.endswith('weight') and not p.any()}
+    assert len(timm_zeros) == len(zeros)
+    model.eval()
+    x = torch.randn(2, 16, 12, 12)
+    assert torch.equal(model.stages[0][1](x), x)
+
+    plain = MobileViT(arch='xx_small')
+    plain.init_weights()
+    assert all(p.any() for n, p in plain.named_parameters() if p.dim() == 1 and n.endswith('weight'))
+
+
 def test_invalid_arguments():
     with pytest.raises(ValueError, match=r"arch='tiny'.*small"):
         MobileViT('tiny')
