@@ -150,9 +150,11 @@ def summary(paths) -> str:
                     ms = {r['label']: r['median_ms'] for r in rows if r['batch'] == batch}
                     ratio = ' / '.join(f'{ms[label] / ms["fp32"]:.2f}' for label in ms if label != 'fp32')
                     cells.append((batch, ms['fp32'], ratio))
-                big = (f'b{cells[-1][0]}: {cells[-1][1]:.1f}, {cells[-1][2]}' if len(cells) > 1 else '-')
+                # a static-batch run may time one batch only: batch 1 in the b1 columns, any other in batch N
+                one = (f'{cells[0][1]:.2f} | {cells[0][2]}' if cells[0][0] == 1 else '- | -')
+                big = (f'b{cells[-1][0]}: {cells[-1][1]:.1f}, {cells[-1][2]}' if cells[-1][0] != 1 else '-')
                 lines.append(f'| {name} | {weights} | {record["shape"][0]}x{record["shape"][1]} | {threads} | '
-                             f'{cells[0][1]:.2f} | {cells[0][2]} | {big} | {shown} | {rms:.3f} | {kept} |')
+                             f'{one} | {big} | {shown} | {rms:.3f} | {kept} |')
     return '\n'.join(lines)
 
 
