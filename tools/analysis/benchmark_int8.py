@@ -55,7 +55,8 @@ def main(argv=None):
         raise SystemExit(f'--static-batch fixes the graph to one batch size; --batches {args.batches} has several.')
     if args.static_batch and args.evaluate and args.batches[0] != 1:
         raise SystemExit(f'--evaluate on a --static-batch graph needs --batches 1 (a split rarely divides into '
-                         f'batches of {args.batches[0]}); time batch {args.batches[0]} in a second run without --evaluate.')
+                         f'batches of {args.batches[0]}); time batch {args.batches[0]} in a second run without '
+                         f'--evaluate.')
     import export_onnx
 
     from lwmm.analysis.int8 import evaluate, latency, onnx_runner

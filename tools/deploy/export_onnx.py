@@ -200,7 +200,8 @@ def quantize(args, cfg, model, wrapper, calibration: List[str]) -> dict:
     report = quantize_onnx(args.out, out, reader, dynamic_scopes=module_scopes(wrapper, DynamicConv2d),
                            keep_float=not args.int8_all_ops)
     kept = ', '.join(f'{len(v)} {k.replace("_", " ")}' for k, v in report['float_nodes'].items() if v)
-    print(f'int8: {out} calibrated on {len(reader)} batches of {len(reader.arrays[0])} images of {args.calib}; '
+    images, batch = sum(len(a) for a in reader.arrays), len(reader.arrays[0])
+    print(f'int8: {out} calibrated on {images} images (batches of {batch}) of {args.calib}; '
           f'float nodes kept: {kept or "none"}; convs quantized: {report["quantized_ops"].get("Conv", 0)}')
     sessions = [ort.InferenceSession(path, providers=['CPUExecutionProvider']) for path in (args.out, out)]
     arrays = reader.arrays[:8]
