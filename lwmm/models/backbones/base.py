@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
+from mmengine.model.weight_init import constant_init
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.utils import _pair
 
@@ -226,6 +227,14 @@ class StagedBackbone(BackboneArguments, BaseModule):
         authors' releases) or, for octave backbones, vanilla weights (``lwmm.converters.pretrained``)."""
         from lwmm.converters.pretrained import load_pretrained
         load_pretrained(self, super().init_weights)
+        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'
+        if getattr(self, 'zero_init_residual', False) and not pretrained:
+            for norm in self.residual_last_norms():  # residual blocks start as identity
+                constant_init(norm, 0)
+
+    def residual_last_norms(self) -> List[nn.Module]:
+        """The norm at the end of each residual branch, zeroed by ``zero_init_residual`` where a backbone has it."""
+        return []
 
     def _freeze_stages(self) -> None:
         for module in self.frozen_modules():

@@ -193,10 +193,6 @@ class MobileViT(StagedBackbone):
         return [block.depthwise.conv if isinstance(block, InvertedResidual) else block.conv_local.conv
                 for block in stage if isinstance(block, (InvertedResidual, MobileViTBlock))]
 
-    def init_weights(self) -> None:
-        super().init_weights()
-        if self.zero_init_residual and not (isinstance(self.init_cfg, dict)
-                                            and self.init_cfg.get('type') == 'Pretrained'):
-            for block in self.modules():
-                if isinstance(block, InvertedResidual) and block.use_shortcut:
-                    nn.init.zeros_(block.project.norm.weight)
+    def residual_last_norms(self):
+        return [block.project.norm for block in self.modules()
+                if isinstance(block, InvertedResidual) and block.use_shortcut]

@@ -4,7 +4,6 @@ from typing import Sequence
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_activation_layer
-from mmengine.model.weight_init import constant_init
 
 from ...registry import MODELS
 from ..layers.conv_norm_act import ConvNormAct
@@ -198,13 +197,6 @@ class OctResNet(OctaveDilation, StagedBackbone):
         """One tensor per stage: ``cat([high, upsample(low)])`` (see the class docstring for why)."""
         return octave_merge(x)
 
-    def init_weights(self):
-        super().init_weights()
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            return
-        if self.zero_init_residual:
-            for module in self.modules():
-                if isinstance(module, OctBottleneck):
-                    for norm in (module.conv3.norm_h, module.conv3.norm_l):
-                        if norm is not None:
-                            constant_init(norm, 0)
+    def residual_last_norms(self):
+        return [norm for module in self.modules() if isinstance(module, OctBottleneck)
+                for norm in (module.conv3.norm_h, module.conv3.norm_l) if norm is not None]
