@@ -7,7 +7,8 @@
 # 30-54 %) where a six-layer CNN reached 92 %. AdamW at 4e-3 with plain cross-entropy, no dropout and flips as
 # the only augmentation fits most of them in 375 iterations on 2000 images (GhostNet 96 %, GhostNetV2 98 %,
 # Oct-ResNet-50 98 %; docs/demos.md has the runs), so the demos run 3 epochs of the 2000 training images
-# lwmm/datasets/shapes.py writes. The MobileNetV2-based demos run 6 (their configs say why).
+# lwmm/datasets/shapes.py writes. The MobileNetV2-based demos (and MobileViT-XXS, built on MobileNetV2 blocks)
+# run 6 (their configs say why).
 _base_ = ['./datasets/shapes.py']
 shapes_cls_max_epochs = 3
 shapes_cls_train_cfg = dict(by_epoch=True, max_epochs=shapes_cls_max_epochs, val_interval=shapes_cls_max_epochs)
@@ -20,7 +21,8 @@ shapes_cls_param_scheduler = [
          convert_to_iter_based=True),
 ]
 shapes_cls_loss = dict(_delete_=True, type='CrossEntropyLoss', loss_weight=1.0)
-# the MobileNetV2-based demos train twice as long (plain MobileNetV2: 88 % after 3 epochs; their configs say why)
+# the MobileNetV2-based demos and MobileViT-XXS train twice as long (plain MobileNetV2: 88 % after 3 epochs;
+# their configs say why)
 shapes_cls_long_max_epochs = 2 * shapes_cls_max_epochs
 shapes_cls_long_train_cfg = dict(by_epoch=True, max_epochs=shapes_cls_long_max_epochs,
                                  val_interval=shapes_cls_long_max_epochs)

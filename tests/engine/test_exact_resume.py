@@ -46,8 +46,15 @@ COMMON = textwrap.dedent('''
 CONFIGS = {
     # multi-scale sampler (resolution per batch from seed + epoch), dropout, EMA, random crops and flips
     'cls': ('configs/demo/mobilevit-xxs_shapes.py', 'accuracy/top1', textwrap.dedent('''
-        train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
-                                batch_sampler=dict(base_size=64, scales=(48, 64, 80)))
+        # the real config's sampler (the demo trains at one size)
+        train_dataloader = dict(
+            _delete_=True, batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
+            batch_sampler=dict(type='lwmm.MultiScaleBatchSampler', base_size=64, scales=(48, 64, 80)),
+            dataset=dict(type='lwmm.MultiScaleDataset', dataset=dict(**_base_.shapes_imagenet, data_prefix='train', pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='lwmm.BatchShapeTransform', transform=dict(type='RandomResizedCrop', scale=64)),
+                dict(type='RandomFlip', prob=0.5),
+                dict(type='PackInputs')])))
         val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False)
         test_dataloader = val_dataloader
         train_cfg = dict(max_epochs=2, val_interval=1)
