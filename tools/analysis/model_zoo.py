@@ -266,8 +266,8 @@ def make_table(models, link_dir=ROOT):
                   'comparison with timm and mmpretrain).']
     if any(INT8_KEYS[0] in m['Metadata'] for m in rows):
         lines += ['', 'int8: post-training static quantization in ONNX Runtime (tools/deploy/export_onnx.py --int8), '
-                  'measured on the family\'s shapes demo at 96x96 (MobileViT-XXS: its demo as configured until '
-                  '2026-12-02; it now trains at 128 px) by tools/analysis/benchmark_int8.py '
+                  'measured on the family\'s shapes demo at its input (96x96; MobileViT-XXS 128x128) by '
+                  'tools/analysis/benchmark_int8.py '
                   '(docs/int8.md): int8 / float32 ORT latency at batch 1, 1 thread; top-1 of the float32 and int8 '
                   'graphs on the shapes held-out split, where a trained demo checkpoint was measured. ImageNet '
                   'accuracy cannot be measured offline (no ImageNet here), so the accuracy column is the shapes '
