@@ -36,7 +36,7 @@ def test_every_classification_family_has_a_demo():
 OWN_LR = {'mobilevit-xxs_shapes.py': 0.001}
 #: the MobileNetV2-based demos train the overlay's long schedule (MobileNetV2 itself: 88 % after the shared 3 epochs)
 LONG = {'oct-mobilenetv2_shapes.py', 'dy-mobilenetv2-1.0x_shapes.py', 'mobilevit-xxs_shapes.py'}
-#: the one demo not at the data's 96 px (MobileViT-XXS: its last 2x2 patches need a 4x4 map, docs/demos.md)
+#: the one demo not at the data's 96 px (MobileViT-XXS: at 96 px its last block sees a 3x3 map, docs/demos.md)
 OWN_INPUT = {'mobilevit-xxs_shapes.py': 128}
 
 
